@@ -134,8 +134,9 @@ impl Client {
         self.read_reply()
     }
 
-    /// Sends a request and returns its reply, panicking with `what_went_wrong` and the reason
+    /// Sends a request and returns its reply, panicking with `context` and the reason
     /// if none arrives: `client.must_call(&["PING"], "PING on a second client")`.
+    #[track_caller]
     pub fn must_call(&mut self, words: &[&str], context: &str) -> Reply {
         self.call(words)
             .unwrap_or_else(|error| panic!("{context}: sent {words:?} and got {error}"))

@@ -1,0 +1,275 @@
+//! Grading: the pipeline for one submission, lab by lab.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Result;
+
+use crate::build::{BuildFailure, Cargo, TestBinaries};
+use crate::kit::{Kit, Lab, RubricEntry, Visibility};
+use crate::sandbox;
+use crate::score::{judge, unrun, LabReport, LabStatus, SubmissionReport, TestResult, TestStatus};
+use crate::stage::{self, Slot};
+use crate::submission::Submission;
+
+/// How to grade.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Run the hidden tests too (instructor grading).
+    pub with_hidden: bool,
+    /// How many tests run at once.
+    pub jobs: usize,
+}
+
+/// The grader's tools, set up once per run: cargo, the toolchain's name.
+pub struct Grader {
+    pub kit: Kit,
+    cargo: Cargo,
+    toolchain: String,
+}
+
+impl Grader {
+    pub fn new(kit: Kit) -> Grader {
+        let cargo = Cargo::new(stage::work_dir(&kit).join("target"), &kit.root);
+        let toolchain = cargo.toolchain(&kit.root);
+        Grader {
+            kit,
+            cargo,
+            toolchain,
+        }
+    }
+
+    /// Grades the given labs of one submission. `progress` hears what is happening.
+    pub fn grade(
+        &self,
+        submission: &Submission,
+        labs: &[&Lab],
+        options: &Options,
+        progress: &dyn Fn(&str),
+    ) -> Result<SubmissionReport> {
+        let slot = Slot::acquire(&self.kit)?;
+        let mut reports = Vec::new();
+        for lab in labs {
+            reports.push(self.grade_lab(submission, lab, options, &slot, progress)?);
+        }
+        Ok(SubmissionReport {
+            submission: submission.id.clone(),
+            score: reports.iter().map(|r| r.score).sum(),
+            max_score: reports.iter().map(|r| r.max_score).sum(),
+            graded_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            kit_version: env!("CARGO_PKG_VERSION").to_string(),
+            toolchain: self.toolchain.clone(),
+            isolation: sandbox::ISOLATION.to_string(),
+            labs: reports,
+        })
+    }
+
+    fn grade_lab(
+        &self,
+        submission: &Submission,
+        lab: &Lab,
+        options: &Options,
+        slot: &Slot,
+        progress: &dyn Fn(&str),
+    ) -> Result<LabReport> {
+        let entries = selected_tests(lab, options.with_hidden);
+        let built = match self.build_lab(submission, lab, options.with_hidden, slot, progress)? {
+            Built::Ready(built) => built,
+            Built::Failed(report) => return Ok(report),
+        };
+        progress(&format!(
+            "lab {}: running {} tests",
+            lab.number,
+            entries.len()
+        ));
+        let tests = run_all(&entries, &built.binaries, &built.lab_dir, options.jobs);
+        Ok(LabReport::new(
+            lab.number,
+            &lab.title,
+            LabStatus::Graded,
+            None,
+            tests,
+        ))
+    }
+
+    /// Stages and builds one lab of a submission: the library alone, then the test targets
+    /// (with the hidden tests when `with_hidden`). A missing file or a compile error comes
+    /// back as the lab's finished report.
+    pub fn build_lab(
+        &self,
+        submission: &Submission,
+        lab: &Lab,
+        with_hidden: bool,
+        slot: &Slot,
+        progress: &dyn Fn(&str),
+    ) -> Result<Built> {
+        let entries = selected_tests(lab, with_hidden);
+        let none_ran = |status, note: &str| {
+            entries
+                .iter()
+                .map(|e| unrun(e, status, note))
+                .collect::<Vec<_>>()
+        };
+        let files = match submission.editable_files(&self.kit, lab) {
+            Ok(files) => files,
+            Err(missing) => {
+                let tests = none_ran(
+                    TestStatus::NotRun,
+                    "the lab's files are missing from the submission",
+                );
+                let report = LabReport::new(
+                    lab.number,
+                    &lab.title,
+                    LabStatus::Missing,
+                    Some(missing.message),
+                    tests,
+                );
+                return Ok(Built::Failed(report));
+            }
+        };
+
+        progress(&format!("lab {}: building", lab.number));
+        let staged = stage::stage(&self.kit, lab, &files, slot)?;
+        if let Err(failure) = self
+            .cargo
+            .build_library(&staged.root, lab, &staged.lab_dir)?
+        {
+            let tests = none_ran(TestStatus::NotBuilt, "the lab did not compile");
+            return Ok(Built::Failed(not_built(lab, &failure, tests)));
+        }
+        let mut targets = vec![Visibility::Public.target()];
+        if with_hidden && lab.has_hidden_tests() {
+            stage::add_hidden_tests(&self.kit, lab, &staged)?;
+            targets.push(Visibility::Hidden.target());
+        }
+        let built = self
+            .cargo
+            .build_tests(&staged.root, lab, &staged.lab_dir, &targets)?;
+        // The hidden tests' source has served its purpose: a running test cannot read it back.
+        let _ = std::fs::remove_file(staged.lab_dir.join("tests").join("hidden.rs"));
+        match built {
+            Ok(binaries) => Ok(Built::Ready(BuiltLab {
+                binaries,
+                lab_dir: staged.lab_dir,
+            })),
+            Err(failure) => {
+                let tests = none_ran(
+                    TestStatus::NotBuilt,
+                    "the lab's tests did not compile against it",
+                );
+                Ok(Built::Failed(not_built(lab, &failure, tests)))
+            }
+        }
+    }
+
+    /// Runs the given tests of a built lab.
+    pub fn run_tests(
+        &self,
+        built: &BuiltLab,
+        entries: &[&RubricEntry],
+        jobs: usize,
+    ) -> Vec<TestResult> {
+        run_all(entries, &built.binaries, &built.lab_dir, jobs)
+    }
+}
+
+/// A lab that built, ready to run.
+pub struct BuiltLab {
+    pub binaries: TestBinaries,
+    /// The staged lab folder; tests run with it as their working directory.
+    pub lab_dir: PathBuf,
+}
+
+/// The result of [`Grader::build_lab`].
+pub enum Built {
+    Ready(BuiltLab),
+    /// The lab's final report: missing files or a build failure.
+    Failed(LabReport),
+}
+
+/// The lab's rubric entries that a grading run includes.
+pub fn selected_tests(lab: &Lab, with_hidden: bool) -> Vec<&RubricEntry> {
+    lab.tests
+        .iter()
+        .filter(|t| with_hidden || t.visibility == Visibility::Public)
+        .collect()
+}
+
+fn not_built(lab: &Lab, failure: &BuildFailure, tests: Vec<TestResult>) -> LabReport {
+    let mut message = String::new();
+    if let Some(file) = &failure.file {
+        message.push_str(&format!(
+            "{file} does not compile. The compiler's first error:\n"
+        ));
+    }
+    message.push_str(&failure.first_error);
+    LabReport::new(
+        lab.number,
+        &lab.title,
+        LabStatus::NotBuilt,
+        Some(message),
+        tests,
+    )
+}
+
+/// Runs every test in its own process, `jobs` at a time; results keep the rubric's order.
+fn run_all(
+    entries: &[&RubricEntry],
+    binaries: &TestBinaries,
+    cwd: &std::path::Path,
+    jobs: usize,
+) -> Vec<TestResult> {
+    let queue: Arc<Mutex<VecDeque<(usize, RubricEntry, Option<PathBuf>)>>> = Arc::new(Mutex::new(
+        entries
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                (
+                    index,
+                    (*entry).clone(),
+                    binaries.get(entry.visibility.target()).cloned(),
+                )
+            })
+            .collect(),
+    ));
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let workers: Vec<_> = (0..jobs.max(1))
+        .map(|_| {
+            let (queue, results, cwd) =
+                (Arc::clone(&queue), Arc::clone(&results), cwd.to_path_buf());
+            thread::spawn(move || loop {
+                let Some((index, entry, binary)) = queue.lock().unwrap().pop_front() else {
+                    return;
+                };
+                let result = match binary {
+                    None => unrun(&entry, TestStatus::NotRun, "the test binary was not built"),
+                    Some(binary) => {
+                        match sandbox::run_test(
+                            &binary,
+                            &entry.name,
+                            Duration::from_secs(entry.timeout_s),
+                            &cwd,
+                        ) {
+                            Ok(observation) => judge(&entry, &observation),
+                            Err(error) => unrun(
+                                &entry,
+                                TestStatus::NotRun,
+                                &format!("could not start the test: {error}"),
+                            ),
+                        }
+                    }
+                };
+                results.lock().unwrap().push((index, result));
+            })
+        })
+        .collect();
+    for worker in workers {
+        let _ = worker.join();
+    }
+    let mut results = std::mem::take(&mut *results.lock().unwrap());
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
+}

@@ -1,0 +1,29 @@
+//! The lab kit's grader: discovers labs, stages a submission on a pristine copy of the kit,
+//! builds it, runs every test in its own process, scores it with the rubric and reports.
+//!
+//! The pipeline, one module per step:
+//!
+//! 1. [`kit`]: find the kit and read each lab's `lab.toml` and `hidden/rubric.toml`.
+//! 2. [`submission`]: where a submission's editable files come from (a student tree, the
+//!    reference solutions, or this checkout).
+//! 3. [`stage`]: copy the kit to a scratch slot and overlay only the editable files.
+//! 4. [`build`]: build the library alone, then the test targets (hidden tests added), with the
+//!    kit's `Cargo.lock`, into one reused target directory.
+//! 5. [`sandbox`]: run one test in its own process group with a time limit, an output cap and
+//!    a secret-keyed sentinel that proves the test body finished.
+//! 6. [`score`]: turn outcomes into points with the rubric.
+//! 7. [`report`]: the student's table and the instructor's JSON.
+//!
+//! [`grade`] strings the steps together; [`selfcheck`] checks the kit itself.
+
+pub mod build;
+pub mod cli;
+pub mod grade;
+pub mod kit;
+pub mod report;
+pub mod sandbox;
+pub mod score;
+pub mod selfcheck;
+pub mod stage;
+pub mod state;
+pub mod submission;

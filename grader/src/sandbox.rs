@@ -1,0 +1,316 @@
+//! Running one test in its own process, and judging how it ended.
+//!
+//! The test binary is untrusted: it contains the student's code. So the grader
+//!
+//! - starts it in a new process group, with a cleared environment and an allow-list,
+//!   stdin closed and core dumps off;
+//! - kills the whole group when the time limit passes, and again after it exits, so nothing
+//!   it started survives it;
+//! - keeps at most [`OUTPUT_CAP`] bytes of its stdout and stderr (and drains the rest);
+//! - believes neither its exit code nor its output alone. The harness (`support::grading`)
+//!   reads a fresh random secret from an inherited pipe before any student code runs and writes
+//!   it back on a second pipe after the test's last assertion. A test passes only if the
+//!   process exits 0 *and* the secret comes back.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The most output kept per stream of one test.
+pub const OUTPUT_CAP: usize = 32 * 1024;
+
+/// The environment variable and descriptors the harness reads the sentinel pipes from.
+const SENTINEL_FDS_ENV: &str = "LABKIT_SENTINEL_FDS";
+const SECRET_FD: i32 = 3;
+const REPLY_FD: i32 = 4;
+const FINISHED_PREFIX: &str = "labkit-finished ";
+
+/// How a test process ended, as the grader judges it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exited 0 and the harness confirmed that the test body finished.
+    Passed,
+    /// An assertion failed, or the process ended without confirming.
+    Failed,
+    /// Still running at the time limit; the process group was killed.
+    TimedOut,
+    /// Killed by a signal (abort, segmentation fault, stack overflow...).
+    Crashed { signal: String },
+}
+
+/// Everything the grader observed about one test process.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    pub outcome: Outcome,
+    pub duration: Duration,
+    /// Captured stdout then stderr, each capped.
+    pub output: String,
+    /// Why the grader decided as it did, when the output alone would not say.
+    pub note: Option<String>,
+}
+
+/// The isolation this runner provides, as named in reports.
+pub const ISOLATION: &str = "process-group";
+
+/// Runs `test_name` from the test executable `binary` in `cwd`, for at most `limit`.
+pub fn run_test(
+    binary: &Path,
+    test_name: &str,
+    limit: Duration,
+    cwd: &Path,
+) -> std::io::Result<Observation> {
+    let secret = fresh_secret()?;
+    let (secret_read, secret_write) = pipe()?;
+    let (reply_read, reply_write) = pipe()?;
+    {
+        let mut writer = File::from(secret_write);
+        writer.write_all(secret.as_bytes())?;
+        // Dropping the writer closes it: the harness reads the secret, then end-of-file.
+    }
+
+    let mut command = Command::new(binary);
+    command
+        .args([test_name, "--exact", "--test-threads=1", "--color=never"])
+        .current_dir(cwd)
+        .env_clear()
+        .envs(
+            crate::build::allowed_env()
+                .into_iter()
+                .filter(|(name, _)| name == "PATH"),
+        )
+        .env("HOME", cwd)
+        .env("LANG", "C.UTF-8")
+        .env("RUST_BACKTRACE", "0")
+        .env(SENTINEL_FDS_ENV, format!("{SECRET_FD},{REPLY_FD}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let (secret_fd, reply_fd) = (secret_read.as_raw_fd(), reply_write.as_raw_fd());
+    // SAFETY: only async-signal-safe calls (setpgid, fcntl, dup2, close, setrlimit) run
+    // between fork and exec, on descriptors that stay open in the parent until spawn returns.
+    unsafe {
+        command.pre_exec(move || child_setup(secret_fd, reply_fd));
+    }
+
+    let started = Instant::now();
+    let mut child = command.spawn()?;
+    drop(secret_read);
+    drop(reply_write);
+    let group = child.id() as libc::pid_t;
+
+    let stdout = capture(child.stdout.take(), OUTPUT_CAP);
+    let stderr = capture(child.stderr.take(), OUTPUT_CAP);
+    let reply = capture(Some(File::from(reply_read)), 4096);
+
+    // Wait for the exit without reaping, so the group id cannot be reused before it is killed.
+    let (exited_tx, exited_rx) = mpsc::channel();
+    thread::spawn(move || {
+        wait_without_reaping(group);
+        let _ = exited_tx.send(());
+    });
+    let timed_out = match exited_rx.recv_timeout(limit) {
+        Ok(()) => false,
+        Err(_) => {
+            kill_group(group);
+            let _ = exited_rx.recv();
+            true
+        }
+    };
+    let duration = started.elapsed();
+    // Whatever the test left behind in its group dies now, before the leader is reaped.
+    kill_group(group);
+    let status = child.wait()?;
+
+    let grace = Duration::from_secs(2);
+    let stdout = stdout.recv_timeout(grace).unwrap_or_default();
+    let stderr = stderr.recv_timeout(grace).unwrap_or_default();
+    let reply = reply.recv_timeout(grace).unwrap_or_default();
+    let confirmed = String::from_utf8_lossy(&reply.kept)
+        .lines()
+        .any(|line| line.strip_prefix(FINISHED_PREFIX) == Some(secret.as_str()));
+
+    let mut output = String::from_utf8_lossy(&stdout.kept).into_owned();
+    if stdout.total > stdout.kept.len() {
+        output.push_str(&format!(
+            "\n[... {} more bytes of stdout cut]\n",
+            stdout.total - stdout.kept.len()
+        ));
+    }
+    if !stderr.kept.is_empty() {
+        output.push_str(&String::from_utf8_lossy(&stderr.kept));
+        if stderr.total > stderr.kept.len() {
+            output.push_str(&format!(
+                "\n[... {} more bytes of stderr cut]\n",
+                stderr.total - stderr.kept.len()
+            ));
+        }
+    }
+
+    let (outcome, note) = if timed_out {
+        (
+            Outcome::TimedOut,
+            Some(format!(
+                "still running after its time limit of {limit:?}; killed"
+            )),
+        )
+    } else if let Some(signal) = status.signal() {
+        let name = signal_name(signal);
+        let why = match signal {
+            libc::SIGABRT => {
+                " (an abort: a stack overflow, a double panic, or std::process::abort)"
+            }
+            libc::SIGSEGV | libc::SIGBUS => " (an invalid memory access or a stack overflow)",
+            libc::SIGKILL => " (killed, possibly for using too much memory)",
+            _ => "",
+        };
+        (
+            Outcome::Crashed {
+                signal: name.clone(),
+            },
+            Some(format!("the test process was killed by {name}{why}")),
+        )
+    } else if status.code() == Some(0) && confirmed {
+        (Outcome::Passed, None)
+    } else if status.code() == Some(0) {
+        let why = if output.contains("running 0 tests") {
+            "the test binary has no test of this name".to_string()
+        } else {
+            "the process exited with status 0 before the test finished: the code under test ended \
+             the process (std::process::exit?); that never counts as a pass"
+                .to_string()
+        };
+        (Outcome::Failed, Some(why))
+    } else {
+        let code = status.code().unwrap_or(-1);
+        let why = (code != 101).then(|| format!("the test process exited with status {code}"));
+        (Outcome::Failed, why)
+    };
+    Ok(Observation {
+        outcome,
+        duration,
+        output,
+        note,
+    })
+}
+
+/// Runs in the child between fork and exec.
+fn child_setup(secret_fd: i32, reply_fd: i32) -> std::io::Result<()> {
+    // SAFETY: plain system calls on integers; see the caller.
+    unsafe {
+        if libc::setpgid(0, 0) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // Move both descriptors out of the way first: either may already be 3 or 4.
+        let high_secret = libc::fcntl(secret_fd, libc::F_DUPFD_CLOEXEC, 10);
+        let high_reply = libc::fcntl(reply_fd, libc::F_DUPFD_CLOEXEC, 10);
+        if high_secret < 0 || high_reply < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // dup2 clears close-on-exec on the copies: the test process inherits exactly these.
+        if libc::dup2(high_secret, SECRET_FD) < 0 || libc::dup2(high_reply, REPLY_FD) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let no_core = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+    }
+    Ok(())
+}
+
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2 writes two new descriptors into `fds`, which we then own.
+    let result = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    if result != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn fresh_secret() -> std::io::Result<String> {
+    let mut bytes = [0u8; 32];
+    File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn kill_group(group: libc::pid_t) {
+    // SAFETY: sends a signal; the group leader is unreaped, so the id still names our group.
+    unsafe {
+        libc::kill(-group, libc::SIGKILL);
+    }
+}
+
+fn wait_without_reaping(pid: libc::pid_t) {
+    loop {
+        // SAFETY: waitid fills `info`; WNOWAIT leaves the child to be reaped by Child::wait.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let result = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if result == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return;
+        }
+    }
+}
+
+fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGILL => "SIGILL",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        libc::SIGPIPE => "SIGPIPE",
+        _ => return format!("signal {signal}"),
+    };
+    name.to_string()
+}
+
+/// What a reader thread kept of a stream.
+#[derive(Default)]
+struct Captured {
+    kept: Vec<u8>,
+    total: usize,
+}
+
+/// Reads `stream` to its end on a thread, keeping the first `cap` bytes.
+fn capture<R: Read + Send + 'static>(stream: Option<R>, cap: usize) -> mpsc::Receiver<Captured> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut captured = Captured::default();
+        if let Some(mut stream) = stream {
+            let mut chunk = [0u8; 8192];
+            loop {
+                match stream.read(&mut chunk) {
+                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let room = cap.saturating_sub(captured.kept.len());
+                        captured.kept.extend_from_slice(&chunk[..n.min(room)]);
+                        captured.total += n;
+                    }
+                }
+            }
+        }
+        let _ = tx.send(captured);
+    });
+    rx
+}
