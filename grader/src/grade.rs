@@ -222,7 +222,9 @@ fn run_all(
     cwd: &std::path::Path,
     jobs: usize,
 ) -> Vec<TestResult> {
-    let queue: Arc<Mutex<VecDeque<(usize, RubricEntry, Option<PathBuf>)>>> = Arc::new(Mutex::new(
+    /// A test waiting to run: its place in the report, its rubric entry and its executable.
+    type Job = (usize, RubricEntry, Option<PathBuf>);
+    let queue: Arc<Mutex<VecDeque<Job>>> = Arc::new(Mutex::new(
         entries
             .iter()
             .enumerate()

@@ -86,7 +86,10 @@ fn half_sent_request_does_not_hold_the_store_lock() {
         );
         assert_eq!(reply, Reply::Null);
         slow.send_raw(b"\r\n$1\r\nv\r\n");
-        assert_eq!(slow.read_reply().expect("the reply to the completed SET"), Reply::ok());
+        assert_eq!(
+            slow.read_reply().expect("the reply to the completed SET"),
+            Reply::ok()
+        );
     });
 }
 
@@ -125,8 +128,12 @@ fn pool_runs_jobs_only_on_its_own_workers() {
         let most_running = Arc::new(AtomicUsize::new(0));
         let (done_tx, done_rx) = mpsc::channel();
         for _ in 0..60 {
-            let (seen_threads, running, most_running, done_tx) =
-                (seen_threads.clone(), running.clone(), most_running.clone(), done_tx.clone());
+            let (seen_threads, running, most_running, done_tx) = (
+                seen_threads.clone(),
+                running.clone(),
+                most_running.clone(),
+                done_tx.clone(),
+            );
             pool.execute(move || {
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                 most_running.fetch_max(now, Ordering::SeqCst);
@@ -148,8 +155,13 @@ fn pool_runs_jobs_only_on_its_own_workers() {
              execute must queue jobs for the existing workers, not start threads"
         );
         let most = most_running.load(Ordering::SeqCst);
-        assert!(most <= WORKERS, "{most} jobs ran at once on a pool of {WORKERS} workers");
-        within(Duration::from_secs(5), "dropping the pool", move || drop(pool));
+        assert!(
+            most <= WORKERS,
+            "{most} jobs ran at once on a pool of {WORKERS} workers"
+        );
+        within(Duration::from_secs(5), "dropping the pool", move || {
+            drop(pool)
+        });
     });
 }
 
@@ -167,14 +179,18 @@ fn pool_survives_panicking_jobs() {
             pool.execute(move || done_tx.send(job).unwrap());
         }
         for finished in 0..10 {
-            done_rx.recv_timeout(Duration::from_secs(5)).unwrap_or_else(|_| {
-                panic!(
+            done_rx
+                .recv_timeout(Duration::from_secs(5))
+                .unwrap_or_else(|_| {
+                    panic!(
                     "after 4 panicking jobs only {finished} of 10 normal jobs ran: a worker must \
                      survive a panicking job (catch_unwind)"
                 )
-            });
+                });
         }
-        within(Duration::from_secs(5), "dropping the pool", move || drop(pool));
+        within(Duration::from_secs(5), "dropping the pool", move || {
+            drop(pool)
+        });
     });
 }
 
@@ -191,9 +207,16 @@ fn dropping_the_pool_finishes_every_queued_job() {
                 done.fetch_add(1, Ordering::SeqCst);
             });
         }
-        within(Duration::from_secs(10), "dropping a pool with 20 queued jobs", move || drop(pool));
+        within(
+            Duration::from_secs(10),
+            "dropping a pool with 20 queued jobs",
+            move || drop(pool),
+        );
         let finished = done.load(Ordering::SeqCst);
-        assert_eq!(finished, 20, "when drop returns, every queued job must have run; {finished} of 20 did");
+        assert_eq!(
+            finished, 20,
+            "when drop returns, every queued job must have run; {finished} of 20 did"
+        );
     });
 }
 
@@ -204,7 +227,9 @@ fn dropping_an_idle_pool_returns() {
         let pool = ThreadPool::new(4);
         let (ran_tx, ran_rx) = mpsc::channel();
         pool.execute(move || ran_tx.send(()).unwrap());
-        ran_rx.recv_timeout(Duration::from_secs(5)).expect("the pool must run a job");
+        ran_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the pool must run a job");
         within(
             Duration::from_secs(5),
             "dropping an idle pool (close the job queue before joining the workers)",
@@ -220,7 +245,9 @@ fn pipelined_requests_in_one_packet_each_get_a_reply() {
         let mut client = Client::connect(handler_server());
         let mut packet = Vec::new();
         for i in 0..50 {
-            packet.extend_from_slice(&support::Request::new(["SET", &format!("k{i}"), &format!("v{i}")]).to_resp());
+            packet.extend_from_slice(
+                &support::Request::new(["SET", &format!("k{i}"), &format!("v{i}")]).to_resp(),
+            );
         }
         packet.extend_from_slice(b"GET k49\r\n");
         client.send_raw(&packet);
@@ -249,7 +276,10 @@ fn request_split_across_packets_is_answered_once_complete() {
         let reply = client.read_reply().unwrap_or_else(|e| {
             panic!("a request sent 3 bytes at a time got no answer ({e}): keep unfinished bytes in the buffer")
         });
-        assert_eq!(reply, Reply::Bulk(Bytes::from_static(b"split across packets")));
+        assert_eq!(
+            reply,
+            Reply::Bulk(Bytes::from_static(b"split across packets"))
+        );
     });
 }
 
@@ -266,15 +296,24 @@ fn client_vanishing_mid_frame_or_sending_garbage_does_not_disturb_others() {
         let mut garbled = Client::connect(addr);
         garbled.send_raw(b"*x\r\n");
         let reply = garbled.read_reply().expect("an error reply to garbage");
-        assert!(matches!(reply, Reply::Error(_)), "garbage must get an error reply, got {reply}");
-        assert!(garbled.wait_for_close(), "after a protocol error the connection must be closed");
+        assert!(
+            matches!(reply, Reply::Error(_)),
+            "garbage must get an error reply, got {reply}"
+        );
+        assert!(
+            garbled.wait_for_close(),
+            "after a protocol error the connection must be closed"
+        );
         let reply = bystander.must_call(
             &["GET", "k"],
             "an existing client after others vanished mid-frame and sent garbage",
         );
         assert_eq!(reply, Reply::Bulk(Bytes::from_static(b"v")));
         let mut newcomer = Client::connect(addr);
-        assert_eq!(newcomer.must_call(&["PING"], "a new client after the trouble"), pong());
+        assert_eq!(
+            newcomer.must_call(&["PING"], "a new client after the trouble"),
+            pong()
+        );
     });
 }
 
@@ -287,6 +326,9 @@ fn oversized_frame_gets_an_error_and_the_connection_closes() {
         client.send(&["SET", "big", &value]);
         let reply = client.read_reply().expect("a reply to a frame over 64 KiB");
         assert_eq!(reply, Reply::error("ERR frame too large"));
-        assert!(client.wait_for_close(), "after a frame too large the connection must be closed");
+        assert!(
+            client.wait_for_close(),
+            "after a frame too large the connection must be closed"
+        );
     });
 }

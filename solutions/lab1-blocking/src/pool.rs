@@ -29,7 +29,10 @@ impl ThreadPool {
                     .expect("starting a pool worker")
             })
             .collect();
-        ThreadPool { jobs: Some(sender), workers }
+        ThreadPool {
+            jobs: Some(sender),
+            workers,
+        }
     }
 
     /// Queues `job` to run on one of the workers.
@@ -46,7 +49,10 @@ impl ThreadPool {
 fn work(receiver: &Mutex<Receiver<Job>>) {
     loop {
         // The guard is a temporary: the lock is released before the job runs.
-        let next = receiver.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let next = receiver
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .recv();
         let Ok(job) = next else {
             return;
         };

@@ -86,7 +86,11 @@ pub fn serve_threaded(listener: TcpListener, store: Arc<Mutex<Store>>) -> io::Re
 }
 
 /// Accepts connections forever, serving them on a pool of `workers` threads.
-pub fn serve_pooled(listener: TcpListener, store: Arc<Mutex<Store>>, workers: usize) -> io::Result<()> {
+pub fn serve_pooled(
+    listener: TcpListener,
+    store: Arc<Mutex<Store>>,
+    workers: usize,
+) -> io::Result<()> {
     let pool = ThreadPool::new(workers);
     for stream in listener.incoming() {
         let Some(stream) = accepted(stream) else {

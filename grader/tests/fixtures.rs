@@ -1,0 +1,225 @@
+//! The kit's own proof that each hidden test guards the mistake it names: every fixture
+//! submission (the reference solution with one deliberate mistake, or a hostile one) must
+//! lose exactly the tests its `fixture.toml` lists, with exactly those statuses, and pass
+//! every other test.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use grader::grade::{Grader, Options};
+use grader::kit::Kit;
+use grader::score::{LabReport, LabStatus, TestStatus};
+use grader::submission::Submission;
+use pretty_assertions::assert_eq;
+use serde::Deserialize;
+
+/// Fixtures grade one at a time: timing-sensitive tests keep the machine to themselves.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fixture {
+    #[allow(dead_code)]
+    description: String,
+    leftover_marker: Option<String>,
+    /// Status name → tests that must end with it; every other test must pass.
+    expect: BTreeMap<String, Vec<String>>,
+}
+
+fn kit_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Grades the fixture `grader/tests/fixtures/lab<N>/<name>`: the lab's solution files with
+/// the fixture's files laid over them.
+fn grade_fixture(lab_number: u32, name: &str) -> (Fixture, LabReport) {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let kit = Kit::load(&kit_root()).expect("the kit loads");
+    let lab = kit.lab(lab_number).unwrap().clone();
+    let fixture_dir = kit
+        .root
+        .join(format!("grader/tests/fixtures/lab{lab_number}/{name}"));
+    let fixture: Fixture =
+        toml::from_str(&fs::read_to_string(fixture_dir.join("fixture.toml")).unwrap())
+            .unwrap_or_else(|e| panic!("{name}/fixture.toml is invalid: {e}"));
+
+    let submission_dir = tempfile::tempdir().unwrap();
+    let lab_dir = submission_dir.path().join("labs").join(&lab.dir_name);
+    for file in &lab.editable {
+        let target = lab_dir.join(file);
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        fs::copy(kit.solution_dir(&lab).join(file), &target).unwrap();
+    }
+    copy_tree(
+        &fixture_dir.join("labs"),
+        &submission_dir.path().join("labs"),
+    );
+
+    let grader = Grader::new(kit);
+    let submission = Submission::tree(submission_dir.path()).unwrap();
+    let options = Options {
+        with_hidden: true,
+        jobs: 2,
+    };
+    let report = grader
+        .grade(&submission, &[&lab], &options, &|_| {})
+        .expect("grading runs");
+    (fixture, report.labs.into_iter().next().unwrap())
+}
+
+fn assert_fixture(lab_number: u32, name: &str) -> LabReport {
+    let (fixture, report) = grade_fixture(lab_number, name);
+    assert_eq!(
+        report.status,
+        LabStatus::Graded,
+        "fixture {name} must build: {}",
+        report.message.clone().unwrap_or_default()
+    );
+    let mut expected: BTreeMap<String, String> = report
+        .tests
+        .iter()
+        .map(|t| (t.name.clone(), "passed".to_string()))
+        .collect();
+    for (status, tests) in &fixture.expect {
+        for test in tests {
+            assert!(
+                expected.contains_key(test),
+                "fixture {name} expects {test}, which is not in the rubric"
+            );
+            expected.insert(test.clone(), status.clone());
+        }
+    }
+    let actual: BTreeMap<String, String> = report
+        .tests
+        .iter()
+        .map(|t| (t.name.clone(), t.status.label().to_string()))
+        .collect();
+    if actual != expected {
+        for test in report
+            .tests
+            .iter()
+            .filter(|t| expected[&t.name] != t.status.label())
+        {
+            eprintln!(
+                "--- {} ({}; note: {:?})\n{}",
+                test.name,
+                test.status.label(),
+                test.note,
+                test.output
+            );
+        }
+    }
+    assert_eq!(actual, expected, "fixture {name}: every test's status");
+
+    let earned: f64 = report
+        .tests
+        .iter()
+        .filter(|t| t.status == TestStatus::Passed)
+        .map(|t| t.max_score)
+        .sum();
+    assert_eq!(
+        report.score, earned,
+        "fixture {name}: the score is the points of the passing tests"
+    );
+
+    if let Some(marker) = &fixture.leftover_marker {
+        let survivors = processes_mentioning(marker);
+        assert!(
+            survivors.is_empty(),
+            "fixture {name} left processes behind: {survivors:?}"
+        );
+    }
+    report
+}
+
+/// Command lines of running processes that contain `marker`.
+fn processes_mentioning(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(raw) = fs::read(entry.path().join("cmdline")) {
+            let command = String::from_utf8_lossy(&raw).replace('\0', " ");
+            if command.contains(marker) {
+                found.push(format!(
+                    "{}: {command}",
+                    entry.file_name().to_string_lossy()
+                ));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn serving_clients_one_at_a_time_loses_only_the_silent_client_test() {
+    assert_fixture(1, "serial-accept");
+}
+
+#[test]
+fn sleeping_with_the_store_locked_loses_only_the_sleeping_client_test() {
+    assert_fixture(1, "sleep-under-lock");
+}
+
+#[test]
+fn locking_while_reading_a_request_loses_only_the_half_sent_request_test() {
+    assert_fixture(1, "lock-while-reading");
+}
+
+#[test]
+fn a_thread_per_job_pool_loses_only_the_own_workers_test() {
+    assert_fixture(1, "thread-per-job");
+}
+
+#[test]
+fn exit_zero_and_a_fake_summary_in_the_code_under_test_never_pass() {
+    let report = assert_fixture(1, "exit-in-handle-client");
+    let ping = report
+        .tests
+        .iter()
+        .find(|t| t.name == "ping_gets_pong")
+        .unwrap();
+    assert!(
+        ping.note
+            .as_deref()
+            .unwrap_or("")
+            .contains("std::process::exit"),
+        "the report must say why an exit status of 0 did not count: {:?}",
+        ping.note
+    );
+}
+
+#[test]
+fn infinite_loops_time_out_within_the_limit_and_leave_no_process_behind() {
+    let report = assert_fixture(1, "infinite-loop");
+    for test in report
+        .tests
+        .iter()
+        .filter(|t| t.status == TestStatus::TimedOut)
+    {
+        let limit_ms = if test.name == "dropping_an_idle_pool_returns" {
+            15_000
+        } else {
+            10_000
+        };
+        assert!(
+            test.duration_ms >= limit_ms && test.duration_ms < limit_ms + 2_000,
+            "{} timed out after {} ms; its limit is {limit_ms} ms",
+            test.name,
+            test.duration_ms
+        );
+    }
+}
