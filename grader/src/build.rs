@@ -32,8 +32,17 @@ pub struct BuildFailure {
     pub file: Option<String>,
 }
 
-/// Test executables by target name (`public`, `hidden`).
+/// Executables by target name: tests (`public`, `hidden`) and binaries (`lab1`).
 pub type TestBinaries = BTreeMap<String, PathBuf>;
+
+/// What a build produced.
+#[derive(Debug, Clone, Default)]
+pub struct Artifacts {
+    /// Test executables by target name (`public`, `hidden`).
+    pub tests: TestBinaries,
+    /// The lab's provided programs by name (`lab1`, which starts the student's server).
+    pub programs: BTreeMap<String, PathBuf>,
+}
 
 impl Cargo {
     /// Cargo as the grader itself was started with (`$CARGO` under `cargo run`), building into
@@ -113,7 +122,7 @@ impl Cargo {
         lab: &Lab,
         lab_dir: &Path,
         targets: &[&str],
-    ) -> Result<Result<TestBinaries, BuildFailure>> {
+    ) -> Result<Result<Artifacts, BuildFailure>> {
         let mut command = self.command(root);
         command.args(["test", "--no-run", "-p", &lab.package]);
         for target in targets {
@@ -123,16 +132,12 @@ impl Cargo {
         self.run(command, lab_dir)
     }
 
-    fn run(
-        &self,
-        mut command: Command,
-        lab_dir: &Path,
-    ) -> Result<Result<TestBinaries, BuildFailure>> {
+    fn run(&self, mut command: Command, lab_dir: &Path) -> Result<Result<Artifacts, BuildFailure>> {
         let output = command
             .output()
             .with_context(|| format!("running {:?}", self.program))?;
         let stdout = String::from_utf8_lossy(&output.stdout);
-        let mut binaries = TestBinaries::new();
+        let mut artifacts = Artifacts::default();
         let mut first_error: Option<BuildFailure> = None;
         for line in stdout.lines() {
             let Ok(message) = serde_json::from_str::<Message>(line) else {
@@ -142,7 +147,9 @@ impl Cargo {
                 "compiler-artifact" => {
                     if let (Some(target), Some(executable)) = (message.target, message.executable) {
                         if target.kind.iter().any(|k| k == "test") {
-                            binaries.insert(target.name, executable);
+                            artifacts.tests.insert(target.name, executable);
+                        } else if target.kind.iter().any(|k| k == "bin") {
+                            artifacts.programs.insert(target.name, executable);
                         }
                     }
                 }
@@ -155,7 +162,7 @@ impl Cargo {
             }
         }
         if output.status.success() {
-            return Ok(Ok(binaries));
+            return Ok(Ok(artifacts));
         }
         let failure = first_error.unwrap_or_else(|| BuildFailure {
             first_error: tail(&String::from_utf8_lossy(&output.stderr), 40),

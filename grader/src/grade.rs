@@ -151,8 +151,9 @@ impl Grader {
         // The hidden tests' source has served its purpose: a running test cannot read it back.
         let _ = std::fs::remove_file(staged.lab_dir.join("tests").join("hidden.rs"));
         match built {
-            Ok(binaries) => Ok(Built::Ready(BuiltLab {
-                binaries,
+            Ok(artifacts) => Ok(Built::Ready(BuiltLab {
+                binaries: artifacts.tests,
+                programs: artifacts.programs,
                 lab_dir: staged.lab_dir,
             })),
             Err(failure) => {
@@ -178,7 +179,10 @@ impl Grader {
 
 /// A lab that built, ready to run.
 pub struct BuiltLab {
+    /// Test executables by target name.
     pub binaries: TestBinaries,
+    /// The lab's provided programs (the server launcher) by name.
+    pub programs: std::collections::BTreeMap<String, PathBuf>,
     /// The staged lab folder; tests run with it as their working directory.
     pub lab_dir: PathBuf,
 }

@@ -1,0 +1,30 @@
+# Short forms of the kit's commands. `just` is a convenience: every recipe is one cargo command
+# you can type yourself.
+
+# List the recipes.
+default:
+    @just --list
+
+# Run the public tests of lab N on your code, with hints (students).
+lab N:
+    cargo run -q -p grader -- lab {{N}}
+
+# List the labs, their points and your last public score.
+list:
+    cargo run -q -p grader -- list
+
+# Run the kit's own tests (the grader, the support crate, the self-check).
+test:
+    cargo test
+
+# Grade a submission with public and hidden tests (instructors): just grade path/to/tree
+grade *ARGS:
+    cargo run -q -p grader -- grade {{ARGS}}
+
+# Check the kit: solutions score full marks, stubs zero, rubrics match the tests.
+selfcheck:
+    cargo run -q -p grader -- selfcheck
+
+# Build the course book into book/ (needs mdbook: cargo install mdbook).
+docs:
+    mdbook build docs --dest-dir ../book
