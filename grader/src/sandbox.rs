@@ -25,11 +25,11 @@ use std::time::{Duration, Instant};
 /// The most output kept per stream of one test.
 pub const OUTPUT_CAP: usize = 32 * 1024;
 
-/// The environment variable and descriptors the harness reads the sentinel pipes from.
-const SENTINEL_FDS_ENV: &str = "LABKIT_SENTINEL_FDS";
+/// The descriptors the harness reads the secret from and writes its confirmation to; the
+/// variable naming them and the confirmation's format belong to the harness.
 const SECRET_FD: i32 = 3;
 const REPLY_FD: i32 = 4;
-const FINISHED_PREFIX: &str = "labkit-finished ";
+use support::grading::{FINISHED_PREFIX, SENTINEL_FDS_ENV};
 
 /// How a test process ended, as the grader judges it.
 #[derive(Debug, Clone, PartialEq, Eq)]
