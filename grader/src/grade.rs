@@ -10,8 +10,11 @@ use anyhow::Result;
 
 use crate::build::{BuildFailure, Cargo, TestBinaries};
 use crate::kit::{Kit, Lab, RubricEntry, Visibility};
+use crate::rules;
 use crate::sandbox;
-use crate::score::{judge, unrun, LabReport, LabStatus, SubmissionReport, TestResult, TestStatus};
+use crate::score::{
+    judge, unrun, LabReport, LabStatus, SubmissionReport, TestResult, TestStatus, Violation,
+};
 use crate::stage::{self, Slot};
 use crate::submission::Submission;
 
@@ -131,6 +134,11 @@ impl Grader {
             }
         };
 
+        let broken: Vec<(Violation, Vec<String>)> = rules::check(&lab.rules, &files)
+            .into_iter()
+            .map(|b| (b.violation, b.rule.tests.clone()))
+            .collect();
+
         progress(&format!("lab {}: building", lab.number));
         let staged = stage::stage(&self.kit, lab, &files, slot)?;
         if let Err(failure) = self
@@ -155,6 +163,7 @@ impl Grader {
                 binaries: artifacts.tests,
                 programs: artifacts.programs,
                 lab_dir: staged.lab_dir,
+                broken,
             })),
             Err(failure) => {
                 let tests = none_ran(
@@ -185,6 +194,8 @@ pub struct BuiltLab {
     pub programs: std::collections::BTreeMap<String, PathBuf>,
     /// The staged lab folder; tests run with it as their working directory.
     pub lab_dir: PathBuf,
+    /// Source rules the submission breaks, each with the tests it zeroes (empty: all).
+    pub broken: Vec<(Violation, Vec<String>)>,
 }
 
 /// The result of [`Grader::build_lab`].

@@ -49,6 +49,8 @@ pub struct Lab {
     pub editable: Vec<String>,
     /// Public tests first, then hidden ones (when the kit has them).
     pub tests: Vec<RubricEntry>,
+    /// Constructs the editable files may not use.
+    pub rules: Vec<crate::rules::Rule>,
 }
 
 impl Lab {
@@ -91,6 +93,8 @@ struct LabToml {
     defaults: Defaults,
     #[serde(default)]
     tests: Vec<TestToml>,
+    #[serde(default)]
+    rules: Vec<crate::rules::Rule>,
 }
 
 #[derive(Deserialize)]
@@ -256,7 +260,18 @@ fn load_lab(dir: &Path) -> Result<Lab> {
             pair[0]
         );
     }
+    for rule in &parsed.rules {
+        for file in &rule.files {
+            if !parsed.editable.contains(file) {
+                bail!(
+                    "{}: a rule names {file:?}, which is not an editable file",
+                    manifest.display()
+                );
+            }
+        }
+    }
     Ok(Lab {
+        rules: parsed.rules,
         number: parsed.number,
         package: parsed.package,
         title: parsed.title,

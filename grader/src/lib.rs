@@ -21,6 +21,7 @@ pub mod cli;
 pub mod grade;
 pub mod kit;
 pub mod report;
+pub mod rules;
 pub mod sandbox;
 pub mod score;
 pub mod selfcheck;

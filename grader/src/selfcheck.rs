@@ -108,6 +108,17 @@ fn solutions_pass(
             return Ok(vec![check(lab, "reference solutions build", vec![why])]);
         }
     };
+    let broken: Vec<String> = built
+        .broken
+        .iter()
+        .map(|(v, _)| {
+            format!(
+                "solutions/{}/{}:{}: {}",
+                lab.dir_name, v.file, v.line, v.rule
+            )
+        })
+        .collect();
+    let rules_check = check(lab, "reference solutions obey the source rules", broken);
     let mut listed = BTreeSet::new();
     for binary in built.binaries.values() {
         listed.extend(list_tests(binary)?);
@@ -151,7 +162,7 @@ fn solutions_pass(
         &format!("reference solutions pass all {} tests", results.len()),
         failures,
     );
-    Ok(vec![rubric_check, passed])
+    Ok(vec![rules_check, rubric_check, passed])
 }
 
 fn stubs_score_zero(

@@ -1,0 +1,69 @@
+//! Lab 1's fixtures: the kit's proof that each hidden test guards the mistake it names. Every
+//! fixture submission (the reference solution with one deliberate mistake, or a hostile one)
+//! must lose exactly the tests its `fixture.toml` lists, with exactly those statuses, and pass
+//! every other test.
+
+mod common;
+
+use common::assert_fixture;
+use grader::score::TestStatus;
+
+#[test]
+fn serving_clients_one_at_a_time_loses_only_the_silent_client_test() {
+    assert_fixture(1, "serial-accept");
+}
+
+#[test]
+fn sleeping_with_the_store_locked_loses_only_the_sleeping_client_test() {
+    assert_fixture(1, "sleep-under-lock");
+}
+
+#[test]
+fn locking_while_reading_a_request_loses_only_the_half_sent_request_test() {
+    assert_fixture(1, "lock-while-reading");
+}
+
+#[test]
+fn a_thread_per_job_pool_loses_only_the_own_workers_test() {
+    assert_fixture(1, "thread-per-job");
+}
+
+#[test]
+fn exit_zero_and_a_fake_summary_in_the_code_under_test_never_pass() {
+    let report = assert_fixture(1, "exit-in-handle-client");
+    let ping = report
+        .tests
+        .iter()
+        .find(|t| t.name == "ping_gets_pong")
+        .unwrap();
+    assert!(
+        ping.note
+            .as_deref()
+            .unwrap_or("")
+            .contains("std::process::exit"),
+        "the report must say why an exit status of 0 did not count: {:?}",
+        ping.note
+    );
+}
+
+#[test]
+fn infinite_loops_time_out_within_the_limit_and_leave_no_process_behind() {
+    let report = assert_fixture(1, "infinite-loop");
+    for test in report
+        .tests
+        .iter()
+        .filter(|t| t.status == TestStatus::TimedOut)
+    {
+        let limit_ms = if test.name == "dropping_an_idle_pool_returns" {
+            15_000
+        } else {
+            10_000
+        };
+        assert!(
+            test.duration_ms >= limit_ms && test.duration_ms < limit_ms + 2_000,
+            "{} timed out after {} ms; its limit is {limit_ms} ms",
+            test.name,
+            test.duration_ms
+        );
+    }
+}
