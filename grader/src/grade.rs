@@ -83,19 +83,45 @@ impl Grader {
             Built::Ready(built) => built,
             Built::Failed(report) => return Ok(report),
         };
+        // A broken source rule zeroes the tests of its part: they are not run at all.
+        let zeroed = |entry: &RubricEntry| {
+            built
+                .broken
+                .iter()
+                .find(|(_, tests)| tests.is_empty() || tests.contains(&entry.name))
+        };
+        let runnable: Vec<&RubricEntry> = entries
+            .iter()
+            .copied()
+            .filter(|e| zeroed(e).is_none())
+            .collect();
         progress(&format!(
             "lab {}: running {} tests",
             lab.number,
-            entries.len()
+            runnable.len()
         ));
-        let tests = run_all(&entries, &built.binaries, &built.lab_dir, options.jobs);
-        Ok(LabReport::new(
-            lab.number,
-            &lab.title,
-            LabStatus::Graded,
-            None,
-            tests,
-        ))
+        let mut ran = run_all(&runnable, &built.binaries, &built.lab_dir, options.jobs).into_iter();
+        let tests = entries
+            .iter()
+            .map(|entry| match zeroed(entry) {
+                Some((violation, _)) => unrun(
+                    entry,
+                    TestStatus::RuleViolation,
+                    &format!(
+                        "not run: {}:{} breaks a rule of the lab: {}",
+                        violation.file, violation.line, violation.rule
+                    ),
+                ),
+                None => ran.next().expect("one result per runnable test"),
+            })
+            .collect();
+        let mut report = LabReport::new(lab.number, &lab.title, LabStatus::Graded, None, tests);
+        report.violations = built
+            .broken
+            .iter()
+            .map(|(violation, _)| violation.clone())
+            .collect();
+        Ok(report)
     }
 
     /// Stages and builds one lab of a submission: the library alone, then the test targets

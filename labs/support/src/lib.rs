@@ -13,16 +13,20 @@
 //!
 //! It also holds the helpers the tests use: a blocking MiniKV [`client`], process [`probe`]s
 //! (thread count, CPU time, resident memory), [`testing`] utilities and the [`grading`] sentinel.
+//! The labs on futures use the [`mail`] services with their test double `MockMail`, and the
+//! poll and wake counters of [`tasks`].
 //!
 //! Because it is real RESP2, `redis-cli -p PORT` and `redis-benchmark -p PORT -t ping,set,get`
 //! work against every server you write.
 
 pub mod client;
 pub mod grading;
+pub mod mail;
 pub mod probe;
 pub mod protocol;
 pub mod reply;
 pub mod store;
+pub mod tasks;
 pub mod testing;
 
 pub use protocol::{decode, FrameError, Request, MAX_FRAME};

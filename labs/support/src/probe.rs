@@ -16,6 +16,12 @@ pub fn rss_bytes() -> Option<u64> {
     status_field::<u64>("VmRSS:").map(|kib| kib * 1024)
 }
 
+/// Number of open file descriptors of this process (sockets included), or `None` where
+/// `/proc` is not available. A server that never closes finished connections shows here.
+pub fn open_fds() -> Option<usize> {
+    Some(fs::read_dir("/proc/self/fd").ok()?.count())
+}
+
 /// CPU time (user + system) this process has used so far, summed over all its threads.
 pub fn cpu_time() -> Option<Duration> {
     // Per-thread scheduler statistics count in nanoseconds; /proc/self/stat only in 10 ms ticks.
@@ -85,5 +91,15 @@ mod tests {
             "50 ms of spinning must show as CPU time"
         );
         assert!(rss_bytes().unwrap() > 0);
+    }
+
+    #[test]
+    fn open_fds_counts_a_new_socket() {
+        let before = open_fds().unwrap();
+        let listeners: Vec<_> = (0..64)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        // Other tests of this binary may close a few descriptors meanwhile.
+        assert!(open_fds().unwrap() + 8 >= before + listeners.len());
     }
 }

@@ -5,6 +5,13 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+/// Raises this process's soft limit on open files to at least `wanted` (within the hard
+/// limit), for tests that hold hundreds of connections: each costs two descriptors when the
+/// client and the server share the process. Returns the limit now in force.
+pub fn raise_open_files_limit(wanted: u64) -> u64 {
+    rlimit::increase_nofile_limit(wanted).unwrap_or(0)
+}
+
 /// A listener on a free loopback port (`127.0.0.1:0`): tests never use fixed ports.
 pub fn local_listener() -> (TcpListener, SocketAddr) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");

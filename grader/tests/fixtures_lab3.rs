@@ -1,0 +1,93 @@
+//! Lab 3's fixtures: the kit's proof that each hidden test guards the mistake it names. Every
+//! fixture submission (the reference solution with one deliberate mistake, or a hostile one)
+//! must lose exactly the tests its `fixture.toml` lists, with exactly those statuses, and pass
+//! every other test.
+
+mod common;
+
+use common::assert_fixture;
+use grader::score::TestStatus;
+
+#[test]
+fn a_countdown_that_never_wakes_its_task_loses_only_the_countdown_wake_up_test() {
+    assert_fixture(3, "countdown-no-wake");
+}
+
+#[test]
+fn a_busy_polling_delay_loses_only_the_busy_polling_test() {
+    assert_fixture(3, "delay-busy-poll");
+}
+
+#[test]
+fn a_delay_keeping_its_first_waker_loses_only_the_stale_waker_test() {
+    assert_fixture(3, "delay-stale-waker");
+}
+
+#[test]
+fn a_thread_per_delay_poll_loses_only_the_timer_thread_test() {
+    assert_fixture(3, "delay-thread-per-poll");
+}
+
+#[test]
+fn fetching_the_recipient_before_the_message_has_loaded_loses_only_the_order_test() {
+    assert_fixture(3, "inbox-early-recipient");
+}
+
+#[test]
+fn skipping_verify_has_space_loses_only_the_full_inbox_test() {
+    assert_fixture(3, "inbox-skips-verify");
+}
+
+#[test]
+fn swallowing_the_error_of_deliver_loses_only_the_first_error_test() {
+    assert_fixture(3, "inbox-swallows-deliver-error");
+}
+
+#[test]
+fn answering_a_poll_after_completion_loses_only_the_panic_test() {
+    assert_fixture(3, "inbox-no-panic-after-done");
+}
+
+#[test]
+fn repolling_a_finished_service_future_loses_only_the_finished_future_test() {
+    assert_fixture(3, "inbox-struct-repolls-finished");
+}
+
+#[test]
+fn async_and_await_in_an_editable_file_zero_every_test_and_name_the_lines() {
+    let report = assert_fixture(3, "async-await");
+    assert!(
+        report
+            .tests
+            .iter()
+            .all(|t| t.status == TestStatus::RuleViolation && t.score == 0.0),
+        "every test of the lab is zeroed by the rule violation"
+    );
+    let mut found: Vec<(String, usize)> = report
+        .violations
+        .iter()
+        .map(|v| (v.file.clone(), v.line))
+        .collect();
+    found.sort();
+    found.dedup();
+    // The fixture's src/inbox.rs: `async move` on line 21, `.await` on lines 22, 23 and 25.
+    assert_eq!(
+        found,
+        vec![
+            ("src/inbox.rs".to_string(), 21),
+            ("src/inbox.rs".to_string(), 22),
+            ("src/inbox.rs".to_string(), 23),
+            ("src/inbox.rs".to_string(), 25),
+        ],
+        "the report must name the file and line of every async and .await: {:?}",
+        report.violations
+    );
+    assert!(
+        report
+            .violations
+            .iter()
+            .all(|v| v.rule.contains("no `async` and no `.await`")),
+        "each violation must say which rule it breaks: {:?}",
+        report.violations
+    );
+}

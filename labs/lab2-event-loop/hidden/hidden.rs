@@ -1,0 +1,369 @@
+//! Hidden tests for lab 2: each one guards one mistake students make. Never released.
+
+use std::net::SocketAddr;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use pretty_assertions::assert_eq;
+use support::client::Client;
+use support::grading::graded;
+use support::probe::{cpu_time, open_fds, thread_count};
+use support::testing::{in_background, local_listener, raise_open_files_limit};
+use support::{Reply, Request, MAX_FRAME};
+
+fn start_server() -> SocketAddr {
+    let (listener, addr) = local_listener();
+    listener
+        .set_nonblocking(true)
+        .expect("a non-blocking listener");
+    in_background("event-loop", move || {
+        let _ = lab2::serve(mio::net::TcpListener::from_std(listener));
+    });
+    addr
+}
+
+fn pong() -> Reply {
+    Reply::Simple("PONG".into())
+}
+
+/// A value whose bytes say which one it is, so a reply for the wrong request shows.
+fn value(index: usize, len: usize) -> String {
+    let byte = b'a' + (index % 26) as u8;
+    String::from_utf8(vec![byte; len]).unwrap()
+}
+
+// Mistake: a thread per connection (or any thread that grows with the clients).
+#[test]
+fn five_hundred_clients_share_one_thread() {
+    graded(|| {
+        raise_open_files_limit(4096);
+        let addr = start_server();
+        let mut first = Client::connect(addr);
+        first.must_call(&["PING"], "the first client");
+        let baseline = thread_count().expect("/proc/self/status");
+        let mut clients = vec![first];
+        // In batches: the listen backlog holds only 128 connections waiting to be accepted.
+        for batch in 0..5 {
+            let mut fresh: Vec<Client> = (0..100).map(|_| Client::connect(addr)).collect();
+            for (index, client) in fresh.iter_mut().enumerate() {
+                let reply = client.must_call(
+                    &["PING"],
+                    &format!("client {} of 500", batch * 100 + index + 1),
+                );
+                assert_eq!(reply, pong());
+            }
+            clients.extend(fresh);
+        }
+        let threads = thread_count().unwrap();
+        assert!(
+            threads <= baseline,
+            "with 500 clients connected the process has {threads} threads, {} more than with one: \
+             the event loop must serve every client on its own single thread",
+            threads - baseline
+        );
+    });
+}
+
+// Mistake: sleeping on the loop's thread (std::thread::sleep in any disguise) for SLEEP.
+#[test]
+fn sleeping_client_does_not_delay_other_clients() {
+    graded(|| {
+        let addr = start_server();
+        let mut sleeper = Client::connect(addr);
+        sleeper.must_call(&["PING"], "PING before the SLEEP");
+        sleeper.send(&["SLEEP", "5000"]);
+        let mut other = Client::connect(addr);
+        other.set_timeout(Duration::from_millis(2500));
+        let started = Instant::now();
+        let reply = other.must_call(
+            &["PING"],
+            "PING while another client sleeps 5 s (SLEEP must be a deadline in a timer heap that \
+             sets poll's timeout, never a sleep on the loop's thread)",
+        );
+        assert_eq!(reply, pong(), "answered after {:?}", started.elapsed());
+    });
+}
+
+// Mistake: answering the requests after a SLEEP before the SLEEP itself (out of order).
+#[test]
+fn pipelined_requests_after_a_sleep_are_answered_in_order() {
+    graded(|| {
+        let mut client = Client::connect(start_server());
+        let mut packet = Request::new(["SLEEP", "50"]).to_resp();
+        packet.extend_from_slice(&Request::new(["SET", "k", "after"]).to_resp());
+        packet.extend_from_slice(b"GET k\r\nPING\r\n");
+        client.send_raw(&packet);
+        let expected = [
+            Reply::slept(50),
+            Reply::ok(),
+            Reply::Bulk(Bytes::from_static(b"after")),
+            pong(),
+        ];
+        for (index, want) in expected.iter().enumerate() {
+            let got = client.read_reply().unwrap_or_else(|e| {
+                panic!("reply {index} to a pipelined SLEEP, SET, GET, PING: {e}")
+            });
+            assert_eq!(
+                &got, want,
+                "replies must come in request order: requests behind a SLEEP wait until it has ended"
+            );
+        }
+    });
+}
+
+// Mistake: one read per readable event. Edge-triggered readiness never reports bytes that
+// were already waiting, so they sit in the kernel forever.
+#[test]
+fn burst_behind_a_sleep_is_read_until_would_block() {
+    graded(|| {
+        let mut client = Client::connect(start_server());
+        const SETS: usize = 600;
+        // 375 KB in one write, held up behind a SLEEP: by the time the loop answers, most of it
+        // waits in the kernel, announced by one edge at most.
+        let mut burst = Request::new(["SLEEP", "200"]).to_resp();
+        for index in 0..SETS {
+            burst.extend_from_slice(format!("SET burst {}\r\n", value(index, 600)).as_bytes());
+        }
+        burst.extend_from_slice(b"GET burst\r\n");
+        client.send_raw(&burst);
+        let (mut slept, mut stored, mut last) = (0, 0, None);
+        for index in 0..SETS + 2 {
+            match client.read_reply() {
+                Ok(reply) if reply == Reply::slept(200) => slept += 1,
+                Ok(reply) if reply == Reply::ok() => stored += 1,
+                Ok(Reply::Bulk(bytes)) => last = Some(bytes),
+                Ok(other) => panic!("unexpected reply {other} in a burst of SETs"),
+                Err(e) => panic!(
+                    "only {index} of {} replies to a 375 KB burst of pipelined requests ({e}): with \
+                     edge-triggered readiness, read until WouldBlock, and resume reading yourself after \
+                     a pause (no new event announces bytes already waiting)",
+                    SETS + 2
+                ),
+            }
+        }
+        assert_eq!(
+            (slept, stored),
+            (1, SETS),
+            "one +SLEPT and {SETS} +OK replies"
+        );
+        let last = last.expect("the final GET's value");
+        assert!(
+            last.as_ref() == value(SETS - 1, 600).as_bytes(),
+            "the final GET must see the last SET of the burst"
+        );
+    });
+}
+
+// Mistake: a write that would block is retried in a loop (or done blocking), so one client
+// that does not read its replies stalls the loop for everyone.
+#[test]
+fn slow_reader_does_not_stall_other_clients() {
+    graded(|| {
+        let addr = start_server();
+        let mut hoarder = Client::connect(addr);
+        hoarder.must_call(
+            &["SET", "big", &value(0, 60 * 1024)],
+            "SET of a 60 KiB value",
+        );
+        let mut requests = Vec::new();
+        for _ in 0..300 {
+            requests.extend_from_slice(b"GET big\r\n");
+        }
+        // 18 MB of replies that this client never reads.
+        hoarder.send_raw(&requests);
+        let mut other = Client::connect(addr);
+        for round in 0..3 {
+            let reply = other.must_call(
+                &["PING"],
+                &format!(
+                    "PING {round} while another client does not read 18 MB of replies (keep unsent \
+                     output in the connection and wait for a writable event; never wait in a loop)"
+                ),
+            );
+            assert_eq!(reply, pong());
+        }
+    });
+}
+
+// Mistake: a partial write whose unsent rest is dropped (or sent twice).
+#[test]
+fn sixty_kib_replies_survive_partial_writes() {
+    graded(|| {
+        let mut client = Client::connect(start_server());
+        const VALUES: usize = 26;
+        const SIZE: usize = 60 * 1024;
+        for index in 0..VALUES {
+            let key = format!("v{index}");
+            client.must_call(&["SET", &key, &value(index, SIZE)], "SET of a 60 KiB value");
+        }
+        const GETS: usize = 200;
+        let mut requests = Vec::new();
+        for index in 0..GETS {
+            requests.extend_from_slice(format!("GET v{}\r\n", index % VALUES).as_bytes());
+        }
+        client.send_raw(&requests);
+        // Let 12 MB of replies pile up unread, so the server's writes fill the socket and
+        // come back short.
+        thread::sleep(Duration::from_millis(100));
+        for index in 0..GETS {
+            let reply = client.read_reply().unwrap_or_else(|e| {
+                panic!("reply {index} of {GETS} (60 KiB each): {e}; after a partial write, keep the unwritten rest")
+            });
+            let Reply::Bulk(bytes) = &reply else {
+                panic!("GET {index} got {reply} instead of a 60 KiB value: the reply stream is corrupt");
+            };
+            let expected = value(index % VALUES, 1).as_bytes()[0];
+            assert!(
+                bytes.len() == SIZE && bytes.iter().all(|&b| b == expected),
+                "reply {index} is not the value asked for ({} bytes): after a partial write, send the \
+                 rest, starting exactly where the write stopped",
+                bytes.len()
+            );
+        }
+    });
+}
+
+// Mistake: treating what one read returns as a whole request.
+#[test]
+fn byte_by_byte_requests_are_answered_once_complete() {
+    graded(|| {
+        let mut client = Client::connect(start_server());
+        let mut bytes = Request::new(["ECHO", "one byte at a time"]).to_resp();
+        bytes.extend_from_slice(b"PING\r\n");
+        for byte in bytes {
+            client.send_raw(&[byte]);
+            // Each byte in a segment of its own: the loop sees many one-byte reads.
+            thread::sleep(Duration::from_millis(1));
+        }
+        let reply = client
+            .read_reply()
+            .unwrap_or_else(|e| panic!("a request sent byte by byte: {e}"));
+        assert_eq!(
+            reply,
+            Reply::Bulk(Bytes::from_static(b"one byte at a time"))
+        );
+        assert_eq!(
+            client
+                .read_reply()
+                .expect("the inline PING sent byte by byte"),
+            pong()
+        );
+    });
+}
+
+// Mistake: a loop that spins (a zero poll timeout when no timer is pending, polling "to
+// check") instead of sleeping in the kernel.
+#[test]
+fn idle_server_uses_no_cpu() {
+    graded(|| {
+        let addr = start_server();
+        let mut client = Client::connect(addr);
+        client.must_call(&["PING"], "PING to start the loop");
+        let window = Duration::from_millis(300);
+        let measure = || {
+            let before = cpu_time().expect("/proc/self/task/*/schedstat");
+            thread::sleep(window);
+            cpu_time().unwrap() - before
+        };
+        let idle = measure();
+        assert!(
+            idle < window / 5,
+            "the process used {idle:?} of CPU in {window:?} with nothing to do: the loop must block in \
+             poll with no timeout (None) when no SLEEP is pending"
+        );
+        let mut sleeper = Client::connect(addr);
+        sleeper.send(&["SLEEP", "2000"]);
+        client.must_call(&["PING"], "PING while another client sleeps");
+        let waiting = measure();
+        assert!(
+            waiting < window / 5,
+            "the process used {waiting:?} of CPU in {window:?} while a SLEEP was pending: poll's timeout \
+             must be the time left until the earliest deadline, not zero"
+        );
+    });
+}
+
+// Mistake: finished connections never deregistered and closed (their sockets leak).
+#[test]
+fn finished_connections_are_closed() {
+    graded(|| {
+        let addr = start_server();
+        let mut first = Client::connect(addr);
+        first.must_call(&["PING"], "the first client");
+        let baseline = open_fds().expect("/proc/self/fd");
+        for round in 0..4 {
+            let mut clients: Vec<Client> = (0..50).map(|_| Client::connect(addr)).collect();
+            for client in clients.iter_mut() {
+                client.must_call(&["PING"], &format!("a client of round {round}"));
+            }
+            // Half leave with QUIT, half just hang up.
+            for (index, mut client) in clients.into_iter().enumerate() {
+                if index % 2 == 0 {
+                    assert_eq!(client.must_call(&["QUIT"], "QUIT"), Reply::ok());
+                }
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut open = open_fds().unwrap();
+        while open > baseline + 2 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+            open = open_fds().unwrap();
+        }
+        assert!(
+            open <= baseline + 2,
+            "200 clients came and went, and the process still has {} more descriptors open than \
+             before: on end-of-file, QUIT or an error, deregister the connection and drop its stream",
+            open - baseline
+        );
+    });
+}
+
+// Mistake: a vanishing or garbled client crashes the loop for everyone.
+#[test]
+fn client_vanishing_mid_frame_or_sending_garbage_does_not_disturb_others() {
+    graded(|| {
+        let addr = start_server();
+        let mut bystander = Client::connect(addr);
+        bystander.must_call(&["SET", "k", "v"], "first SET");
+        let mut vanishing = Client::connect(addr);
+        vanishing.send_raw(b"*2\r\n$3\r\nGET\r\n$1");
+        drop(vanishing);
+        let mut garbled = Client::connect(addr);
+        garbled.send_raw(b"*x\r\n");
+        let reply = garbled.read_reply().expect("an error reply to garbage");
+        assert!(
+            matches!(reply, Reply::Error(_)),
+            "garbage must get an error reply, got {reply}"
+        );
+        assert!(
+            garbled.wait_for_close(),
+            "after a protocol error the connection must be closed"
+        );
+        let reply = bystander.must_call(
+            &["GET", "k"],
+            "an existing client after others vanished and sent garbage",
+        );
+        assert_eq!(reply, Reply::Bulk(Bytes::from_static(b"v")));
+        let mut newcomer = Client::connect(addr);
+        assert_eq!(
+            newcomer.must_call(&["PING"], "a new client after the trouble"),
+            pong()
+        );
+    });
+}
+
+// Mistake: buffering a huge frame instead of refusing it.
+#[test]
+fn oversized_frame_gets_an_error_and_the_connection_closes() {
+    graded(|| {
+        let mut client = Client::connect(start_server());
+        client.send(&["SET", "big", &"x".repeat(MAX_FRAME + 1)]);
+        let reply = client.read_reply().expect("a reply to a frame over 64 KiB");
+        assert_eq!(reply, Reply::error("ERR frame too large"));
+        assert!(
+            client.wait_for_close(),
+            "after a frame too large the connection must be closed"
+        );
+    });
+}

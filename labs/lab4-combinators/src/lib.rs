@@ -1,0 +1,1 @@
+//! Lab 4: combinators (work in progress).
