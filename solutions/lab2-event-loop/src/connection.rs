@@ -50,13 +50,13 @@ impl Connection {
     /// socket would block, and reads until it would block (edge-triggered readiness reports
     /// new data only once). An error means the connection is broken: close it.
     pub fn drive(&mut self, store: &mut Store, now: Instant) -> io::Result<()> {
+        // Go round until a whole round makes no progress: a flush that empties the output may
+        // let backpressured requests be answered, and no event will come to say so.
         loop {
             let answered = self.answer(store, now);
-            self.flush()?;
-            if self.wants_input() && self.read_chunk()? {
-                continue;
-            }
-            if !answered || self.pending_output() > 0 {
+            let wrote = self.flush()?;
+            let read = self.wants_input() && self.read_chunk()?;
+            if !(answered || wrote || read) {
                 return Ok(());
             }
         }
@@ -127,20 +127,22 @@ impl Connection {
         self.output.len() != before
     }
 
-    /// Writes until everything is sent or the socket would block.
-    fn flush(&mut self) -> io::Result<()> {
+    /// Writes until everything is sent or the socket would block; true if it sent anything.
+    fn flush(&mut self) -> io::Result<bool> {
+        let before = self.written;
         while self.written < self.output.len() {
             match self.stream.write(&self.output[self.written..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => self.written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(self.written > before),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
+        let wrote = self.written > before;
         self.output.clear();
         self.written = 0;
-        Ok(())
+        Ok(wrote)
     }
 
     /// Reads one chunk; false when the socket would block or the client has closed.
