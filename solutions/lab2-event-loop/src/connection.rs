@@ -17,6 +17,9 @@ const INPUT_HIGH_WATER: usize = 4 * MAX_FRAME;
 /// How much one `read` call asks for.
 const READ_CHUNK: usize = 16 * 1024;
 
+/// Buffers larger than this are freed when they empty: idle connections stay small.
+const IDLE_BUFFER: usize = 4 * 1024;
+
 /// One client: its socket and everything the conversation needs to resume where it stopped.
 pub struct Connection {
     pub stream: TcpStream,
@@ -37,7 +40,7 @@ impl Connection {
     pub fn new(stream: TcpStream) -> Connection {
         Connection {
             stream,
-            input: BytesMut::with_capacity(READ_CHUNK),
+            input: BytesMut::new(),
             output: Vec::new(),
             written: 0,
             sleeping: None,
@@ -57,6 +60,7 @@ impl Connection {
             let wrote = self.flush()?;
             let read = self.wants_input() && self.read_chunk()?;
             if !(answered || wrote || read) {
+                self.release_idle_buffers();
                 return Ok(());
             }
         }
@@ -147,29 +151,32 @@ impl Connection {
 
     /// Reads one chunk; false when the socket would block or the client has closed.
     fn read_chunk(&mut self) -> io::Result<bool> {
-        let start = self.input.len();
-        self.input.resize(start + READ_CHUNK, 0);
+        // One stack buffer per read, not per connection: an idle client costs only its state.
+        let mut chunk = [0u8; READ_CHUNK];
         loop {
-            match self.stream.read(&mut self.input[start..]) {
+            match self.stream.read(&mut chunk) {
                 Ok(0) => {
-                    self.input.truncate(start);
                     self.peer_closed = true;
                     return Ok(false);
                 }
                 Ok(n) => {
-                    self.input.truncate(start + n);
+                    self.input.extend_from_slice(&chunk[..n]);
                     return Ok(true);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.input.truncate(start);
-                    return if e.kind() == io::ErrorKind::WouldBlock {
-                        Ok(false)
-                    } else {
-                        Err(e)
-                    };
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Gives back buffer memory that a burst left behind, once it is no longer needed.
+    fn release_idle_buffers(&mut self) {
+        if self.input.is_empty() && self.input.capacity() > IDLE_BUFFER {
+            self.input = BytesMut::new();
+        }
+        if self.output.is_empty() && self.output.capacity() > IDLE_BUFFER {
+            self.output = Vec::new();
         }
     }
 }
