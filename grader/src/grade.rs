@@ -65,7 +65,7 @@ impl Grader {
             graded_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             kit_version: env!("CARGO_PKG_VERSION").to_string(),
             toolchain: self.toolchain.clone(),
-            isolation: sandbox::ISOLATION.to_string(),
+            isolation: sandbox::Isolation::detect().name().to_string(),
             labs: reports,
         })
     }
@@ -166,6 +166,12 @@ impl Grader {
             .collect();
 
         progress(&format!("lab {}: building", lab.number));
+        // Every slot's lab crate gets the same artifact names in the shared target directory
+        // (cargo names a workspace member by its path inside the workspace). So one grader
+        // stages and builds at a time: staged files are then always newer than the last
+        // build's outputs, whoever made them, and cargo can never take another submission's
+        // binary for fresh. The executables are copied out before the next build may start.
+        let _building = stage::BuildLock::acquire(&self.kit)?;
         let staged = stage::stage(&self.kit, lab, &files, slot)?;
         if let Err(failure) = self
             .cargo
@@ -186,8 +192,8 @@ impl Grader {
         let _ = std::fs::remove_file(staged.lab_dir.join("tests").join("hidden.rs"));
         match built {
             Ok(artifacts) => Ok(Built::Ready(BuiltLab {
-                binaries: artifacts.tests,
-                programs: artifacts.programs,
+                binaries: slot.keep_executables(&artifacts.tests)?,
+                programs: slot.keep_executables(&artifacts.programs)?,
                 lab_dir: staged.lab_dir,
                 broken,
             })),

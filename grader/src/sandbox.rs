@@ -55,8 +55,53 @@ pub struct Observation {
     pub note: Option<String>,
 }
 
-/// The isolation this runner provides, as named in reports.
-pub const ISOLATION: &str = "process-group";
+/// How test processes are contained, as named in reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// Each test runs in its own PID namespace (everything it starts dies with it, even a
+    /// process that left its group with `setsid`) and its own network namespace with only
+    /// loopback up (it cannot reach the network, nor collide with other tests' ports).
+    Namespaces,
+    /// Each test runs in its own process group, killed as a whole afterwards.
+    ProcessGroup,
+}
+
+impl Isolation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Isolation::Namespaces => "namespaces",
+            Isolation::ProcessGroup => "process-group",
+        }
+    }
+
+    /// The strongest isolation this machine allows, found once per run by starting a trivial
+    /// program in it. `LABKIT_ISOLATION=process-group` forces the fallback.
+    pub fn detect() -> Isolation {
+        static DETECTED: std::sync::OnceLock<Isolation> = std::sync::OnceLock::new();
+        *DETECTED.get_or_init(|| {
+            if std::env::var("LABKIT_ISOLATION").as_deref() == Ok("process-group") {
+                return Isolation::ProcessGroup;
+            }
+            let mut probe = Command::new("true");
+            probe
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            let plan = ChildPlan::new(-1, -1, Duration::from_secs(5), Isolation::Namespaces);
+            // SAFETY: as in `run_test`.
+            unsafe {
+                probe.pre_exec(move || plan.enter());
+            }
+            match probe.status() {
+                Ok(status) if status.success() => Isolation::Namespaces,
+                _ => Isolation::ProcessGroup,
+            }
+        })
+    }
+}
+
+/// The largest file a test may write.
+const MAX_FILE_BYTES: libc::rlim_t = 256 * 1024 * 1024;
 
 /// Runs `test_name` from the test executable `binary` in `cwd`, for at most `limit`.
 pub fn run_test(
@@ -91,11 +136,17 @@ pub fn run_test(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let (secret_fd, reply_fd) = (secret_read.as_raw_fd(), reply_write.as_raw_fd());
-    // SAFETY: only async-signal-safe calls (setpgid, fcntl, dup2, close, setrlimit) run
-    // between fork and exec, on descriptors that stay open in the parent until spawn returns.
+    let plan = ChildPlan::new(
+        secret_read.as_raw_fd(),
+        reply_write.as_raw_fd(),
+        limit,
+        Isolation::detect(),
+    );
+    // SAFETY: only async-signal-safe system calls run between fork and exec (see
+    // `ChildPlan::enter`), on descriptors that stay open in the parent until spawn returns,
+    // and with every buffer prepared before the fork.
     unsafe {
-        command.pre_exec(move || child_setup(secret_fd, reply_fd));
+        command.pre_exec(move || plan.enter());
     }
 
     let started = Instant::now();
@@ -199,30 +250,203 @@ pub fn run_test(
     })
 }
 
-/// Runs in the child between fork and exec.
-fn child_setup(secret_fd: i32, reply_fd: i32) -> std::io::Result<()> {
-    // SAFETY: plain system calls on integers; see the caller.
-    unsafe {
-        if libc::setpgid(0, 0) != 0 {
-            return Err(std::io::Error::last_os_error());
+/// Everything the child does between fork and exec, prepared before the fork.
+#[derive(Clone)]
+struct ChildPlan {
+    /// The sentinel pipes to place at descriptors 3 and 4 (-1: none, for the probe).
+    secret_fd: i32,
+    reply_fd: i32,
+    cpu_seconds: libc::rlim_t,
+    isolation: Isolation,
+    /// For a user namespace when the grader is not root: "0 <uid> 1" and "0 <gid> 1".
+    user_maps: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl ChildPlan {
+    fn new(secret_fd: i32, reply_fd: i32, limit: Duration, isolation: Isolation) -> ChildPlan {
+        // SAFETY: getuid and getgid cannot fail.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let user_maps = (uid != 0).then(|| {
+            (
+                format!("0 {uid} 1").into_bytes(),
+                format!("0 {gid} 1").into_bytes(),
+            )
+        });
+        ChildPlan {
+            secret_fd,
+            reply_fd,
+            // Generous: several threads may legitimately keep both cores busy until the limit.
+            cpu_seconds: 4 * limit.as_secs().max(1) + 5,
+            isolation,
+            user_maps,
         }
-        // Move both descriptors out of the way first: either may already be 3 or 4.
-        let high_secret = libc::fcntl(secret_fd, libc::F_DUPFD_CLOEXEC, 10);
-        let high_reply = libc::fcntl(reply_fd, libc::F_DUPFD_CLOEXEC, 10);
-        if high_secret < 0 || high_reply < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // dup2 clears close-on-exec on the copies: the test process inherits exactly these.
-        if libc::dup2(high_secret, SECRET_FD) < 0 || libc::dup2(high_reply, REPLY_FD) < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let no_core = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
     }
-    Ok(())
+
+    /// Runs in the child between fork and exec.
+    fn enter(&self) -> std::io::Result<()> {
+        // SAFETY: plain system calls on integers and on buffers prepared before the fork.
+        unsafe {
+            if libc::setpgid(0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if self.secret_fd >= 0 {
+                // Move both descriptors out of the way first: either may already be 3 or 4.
+                let high_secret = libc::fcntl(self.secret_fd, libc::F_DUPFD_CLOEXEC, 10);
+                let high_reply = libc::fcntl(self.reply_fd, libc::F_DUPFD_CLOEXEC, 10);
+                if high_secret < 0 || high_reply < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // dup2 clears close-on-exec on the copies: the test inherits exactly these.
+                if libc::dup2(high_secret, SECRET_FD) < 0 || libc::dup2(high_reply, REPLY_FD) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            limit(libc::RLIMIT_CORE, 0, 0);
+            limit(libc::RLIMIT_FSIZE, MAX_FILE_BYTES, MAX_FILE_BYTES);
+            limit(libc::RLIMIT_CPU, self.cpu_seconds, self.cpu_seconds + 2);
+            if self.isolation == Isolation::Namespaces {
+                self.enter_namespaces()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves into new PID and network namespaces and forks twice: this process stays outside
+    /// and relays the test's exit status; its child is the namespace's init (PID 1), which
+    /// reaps; the grandchild returns to exec the test. When the test ends, init ends, and the
+    /// kernel kills whatever else is left in the namespace.
+    unsafe fn enter_namespaces(&self) -> std::io::Result<()> {
+        let mut flags = libc::CLONE_NEWPID | libc::CLONE_NEWNET;
+        if self.user_maps.is_some() {
+            flags |= libc::CLONE_NEWUSER;
+        }
+        if libc::unshare(flags) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if let Some((uid_map, gid_map)) = &self.user_maps {
+            write_file(c"/proc/self/setgroups", b"deny");
+            if !write_file(c"/proc/self/gid_map", gid_map)
+                || !write_file(c"/proc/self/uid_map", uid_map)
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        if !loopback_up() {
+            return Err(std::io::Error::last_os_error());
+        }
+        let mut status_pipe = [0 as libc::c_int; 2];
+        if libc::pipe2(status_pipe.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let init = libc::fork();
+        if init < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if init > 0 {
+            close_all_but(status_pipe[0]);
+            relay_status(init, status_pipe[0]);
+        }
+        let test = libc::fork();
+        if test < 0 {
+            libc::_exit(126);
+        }
+        if test > 0 {
+            close_all_but(status_pipe[1]);
+            reap_until(test, status_pipe[1]);
+        }
+        libc::close(status_pipe[0]);
+        libc::close(status_pipe[1]);
+        Ok(())
+    }
+}
+
+unsafe fn limit(resource: libc::__rlimit_resource_t, soft: libc::rlim_t, hard: libc::rlim_t) {
+    let value = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    libc::setrlimit(resource, &value);
+}
+
+unsafe fn write_file(path: &std::ffi::CStr, contents: &[u8]) -> bool {
+    let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+    if fd < 0 {
+        return false;
+    }
+    let written = libc::write(fd, contents.as_ptr().cast(), contents.len());
+    libc::close(fd);
+    written == contents.len() as isize
+}
+
+/// A new network namespace has only a loopback interface, and it is down.
+unsafe fn loopback_up() -> bool {
+    let socket = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+    if socket < 0 {
+        return false;
+    }
+    let mut request: libc::ifreq = std::mem::zeroed();
+    for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo\0") {
+        *slot = *byte as libc::c_char;
+    }
+    let mut ok = libc::ioctl(socket, libc::SIOCGIFFLAGS, &mut request) == 0;
+    if ok {
+        request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        ok = libc::ioctl(socket, libc::SIOCSIFFLAGS, &request) == 0;
+    }
+    libc::close(socket);
+    ok
+}
+
+unsafe fn close_all_but(keep: libc::c_int) {
+    if keep > 0 {
+        libc::syscall(libc::SYS_close_range, 0, keep - 1, 0);
+    }
+    libc::syscall(libc::SYS_close_range, keep + 1, libc::c_uint::MAX, 0);
+}
+
+/// The namespace's init: reaps every process until the test itself ends, then reports its
+/// wait status on `report` and exits (which ends the namespace).
+unsafe fn reap_until(test: libc::pid_t, report: libc::c_int) -> ! {
+    loop {
+        let mut status = 0;
+        let reaped = libc::waitpid(-1, &mut status, 0);
+        if reaped == test {
+            libc::write(
+                report,
+                (&status as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>(),
+            );
+            libc::_exit(0);
+        }
+        if reaped < 0 && *libc::__errno_location() != libc::EINTR {
+            libc::_exit(125);
+        }
+    }
+}
+
+/// Outside the namespace: ends the way the test ended, so the grader sees its exit status or
+/// its signal.
+unsafe fn relay_status(init: libc::pid_t, report: libc::c_int) -> ! {
+    let mut status: libc::c_int = 0;
+    let size = std::mem::size_of::<libc::c_int>();
+    let got = libc::read(report, (&mut status as *mut libc::c_int).cast(), size) == size as isize;
+    let mut init_status = 0;
+    while libc::waitpid(init, &mut init_status, 0) < 0 && *libc::__errno_location() == libc::EINTR {
+    }
+    let status = if got { status } else { init_status };
+    if libc::WIFEXITED(status) {
+        libc::_exit(libc::WEXITSTATUS(status));
+    }
+    if libc::WIFSIGNALED(status) {
+        let signal = libc::WTERMSIG(status);
+        libc::signal(signal, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal);
+        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::kill(libc::getpid(), signal);
+    }
+    libc::_exit(127)
 }
 
 fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {

@@ -6,6 +6,7 @@
 //! settings always win: only the editable files come from the submission, written fresh so
 //! their modification time is now and cargo never reuses a binary built from older sources.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
@@ -59,6 +60,46 @@ impl Slot {
             "all {MAX_SLOTS} staging slots in {} are busy",
             work.display()
         )
+    }
+}
+
+impl Slot {
+    /// Copies built executables into the slot, so that the next build (by any grader) cannot
+    /// replace them while their tests run. Returns the copies by name.
+    pub fn keep_executables(
+        &self,
+        built: &BTreeMap<String, PathBuf>,
+    ) -> Result<BTreeMap<String, PathBuf>> {
+        let bin = self.dir.join("bin");
+        fs::create_dir_all(&bin).with_context(|| format!("creating {}", bin.display()))?;
+        built
+            .iter()
+            .map(|(name, path)| {
+                let kept = bin.join(name);
+                let _ = fs::remove_file(&kept);
+                fs::copy(path, &kept)
+                    .with_context(|| format!("copying {} to {}", path.display(), kept.display()))?;
+                Ok((name.clone(), kept))
+            })
+            .collect()
+    }
+}
+
+/// Held while building: one grader at a time uses the shared target directory.
+pub struct BuildLock {
+    _lock: File,
+}
+
+impl BuildLock {
+    /// Waits for the other graders' builds to finish.
+    pub fn acquire(kit: &Kit) -> Result<BuildLock> {
+        let work = work_dir(kit);
+        fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+        let path = work.join("build.lock");
+        let lock = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        lock.lock()
+            .with_context(|| format!("locking {}", path.display()))?;
+        Ok(BuildLock { _lock: lock })
     }
 }
 

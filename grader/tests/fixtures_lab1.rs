@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::assert_fixture;
+use common::{assert_fixture, exclusively, failing_tests_of};
 use grader::score::TestStatus;
 
 #[test]
@@ -66,4 +66,35 @@ fn infinite_loops_time_out_within_the_limit_and_leave_no_process_behind() {
             test.duration_ms
         );
     }
+}
+
+/// Two graders at once share one target directory, where every slot's lab crate has the same
+/// artifact names: neither may ever run the other's binary (a stale or foreign build).
+#[test]
+fn concurrent_graders_never_mix_up_submissions() {
+    exclusively(|| {
+        let graders: Vec<_> = [
+            "serial-accept",
+            "thread-per-job",
+            "sleep-under-lock",
+            "lock-while-reading",
+        ]
+        .into_iter()
+        .map(|name| std::thread::spawn(move || (name, failing_tests_of(1, name))))
+        .collect();
+        for grader in graders {
+            let (name, failing) = grader.join().unwrap();
+            let expected = match name {
+                "serial-accept" => "silent_client_does_not_block_the_threaded_server",
+                "thread-per-job" => "pool_runs_jobs_only_on_its_own_workers",
+                "sleep-under-lock" => "sleeping_client_does_not_hold_the_store_lock",
+                _ => "half_sent_request_does_not_hold_the_store_lock",
+            };
+            assert_eq!(
+                failing,
+                vec![expected.to_string()],
+                "{name} graded concurrently with three others"
+            );
+        }
+    });
 }
