@@ -521,7 +521,7 @@ fn capture<R: Read + Send + 'static>(stream: Option<R>, cap: usize) -> mpsc::Rec
     thread::spawn(move || {
         let mut captured = Captured::default();
         if let Some(mut stream) = stream {
-            let mut chunk = [0u8; 8192];
+            let mut chunk = vec![0u8; 64 * 1024];
             loop {
                 match stream.read(&mut chunk) {
                     Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,

@@ -98,3 +98,94 @@ fn concurrent_graders_never_mix_up_submissions() {
         }
     });
 }
+
+// The red-team corpus: one hostile submission per threat (docs/src/security.md).
+
+#[test]
+fn exec_of_bin_true_never_passes() {
+    assert_fixture(1, "exec-true");
+}
+
+#[test]
+fn a_forged_confirmation_and_a_fake_summary_never_pass() {
+    assert_fixture(1, "forged-sentinel");
+}
+
+#[test]
+fn a_deadlock_times_out_within_its_limit() {
+    let report = assert_fixture(1, "deadlock");
+    let test = report
+        .tests
+        .iter()
+        .find(|t| t.status == TestStatus::TimedOut)
+        .unwrap();
+    assert!(
+        (10_000..12_000).contains(&test.duration_ms),
+        "timed out after {} ms; the limit is 10 s",
+        test.duration_ms
+    );
+}
+
+#[test]
+fn a_stack_overflow_is_a_crash_with_its_signal_named() {
+    assert_fixture(1, "stack-overflow");
+}
+
+#[test]
+fn an_abort_is_a_crash_with_its_signal_named() {
+    assert_fixture(1, "abort");
+}
+
+#[test]
+fn a_process_that_leaves_its_group_does_not_outlive_its_test() {
+    if grader::sandbox::Isolation::detect() != grader::sandbox::Isolation::Namespaces {
+        eprintln!("SKIPPED: this machine has no PID namespaces; a setsid process can outlive a process group");
+        return;
+    }
+    assert_fixture(1, "escaping-server");
+}
+
+#[test]
+fn tests_binding_the_same_fixed_port_in_parallel_do_not_collide() {
+    if grader::sandbox::Isolation::detect() != grader::sandbox::Isolation::Namespaces {
+        eprintln!("SKIPPED: this machine has no network namespaces; tests share one loopback");
+        return;
+    }
+    assert_fixture(1, "fixed-port");
+}
+
+#[test]
+fn a_gibibyte_of_output_is_capped_in_the_report() {
+    let report = assert_fixture(1, "output-flood");
+    let flooded = report
+        .tests
+        .iter()
+        .find(|t| t.name == "dropping_the_pool_finishes_every_queued_job")
+        .unwrap();
+    assert!(
+        flooded.output.contains("more bytes of stdout cut"),
+        "the report must say the output was cut"
+    );
+}
+
+#[test]
+fn including_the_hidden_tests_fails_to_build_naming_the_file() {
+    assert_fixture(1, "reads-hidden-tests");
+}
+
+#[test]
+fn the_test_process_sees_only_the_allowed_environment() {
+    // A canary in the grader's own environment that no test process may see.
+    std::env::set_var("LABKIT_CANARY_SECRET", "the grader's environment leaked");
+    assert_fixture(1, "environment-probe");
+}
+
+#[test]
+fn files_dated_in_the_past_are_never_graded_from_a_stale_build() {
+    assert_fixture(1, "stale-mtime");
+}
+
+#[test]
+fn tampered_manifests_build_scripts_tests_and_toolchain_files_are_ignored() {
+    assert_fixture(1, "tampered-build");
+}

@@ -26,7 +26,21 @@ struct Fixture {
     description: String,
     leftover_marker: Option<String>,
     /// Status name → tests that must end with it; every other test must pass.
+    #[serde(default)]
     expect: BTreeMap<String, Vec<String>>,
+    /// A status every test must end with (a lab that does not build, a broken rule).
+    expect_all: Option<String>,
+    /// The lab's status, when not `graded`.
+    lab_status: Option<String>,
+    /// Text the lab's message must contain (the compiler's first error, an ignored file).
+    message_contains: Option<String>,
+    /// No test's captured output may be longer than this.
+    max_output_bytes: Option<usize>,
+    /// Test → text its grader note must contain.
+    #[serde(default)]
+    note_contains: BTreeMap<String, String>,
+    /// Set the editable files' modification time to this many seconds after the epoch.
+    mtime_epoch_seconds: Option<u64>,
 }
 
 fn kit_root() -> PathBuf {
@@ -108,16 +122,50 @@ fn grade_fixture_now(lab_number: u32, name: &str) -> (Fixture, LabReport) {
 
 pub fn assert_fixture(lab_number: u32, name: &str) -> LabReport {
     let (fixture, report) = grade_fixture(lab_number, name);
+    let lab_status = serde_json::to_value(report.status).unwrap();
     assert_eq!(
-        report.status,
-        LabStatus::Graded,
-        "fixture {name} must build: {}",
+        lab_status.as_str().unwrap(),
+        fixture.lab_status.as_deref().unwrap_or("graded"),
+        "fixture {name}: the lab's status ({})",
         report.message.clone().unwrap_or_default()
     );
+    if let Some(text) = &fixture.message_contains {
+        let message = report.message.clone().unwrap_or_default();
+        assert!(
+            message.contains(text.as_str()),
+            "fixture {name}: the lab's message must contain {text:?}: {message}"
+        );
+    }
+    if let Some(cap) = fixture.max_output_bytes {
+        for test in &report.tests {
+            assert!(
+                test.output.len() <= cap,
+                "fixture {name}: {} kept {} bytes of output",
+                test.name,
+                test.output.len()
+            );
+        }
+    }
+    for (test, text) in &fixture.note_contains {
+        let note = report
+            .tests
+            .iter()
+            .find(|t| &t.name == test)
+            .and_then(|t| t.note.clone())
+            .unwrap_or_default();
+        assert!(
+            note.contains(text.as_str()),
+            "fixture {name}: the note of {test} must contain {text:?}: {note:?}"
+        );
+    }
+    let default_status = fixture
+        .expect_all
+        .clone()
+        .unwrap_or_else(|| "passed".to_string());
     let mut expected: BTreeMap<String, String> = report
         .tests
         .iter()
-        .map(|t| (t.name.clone(), "passed".to_string()))
+        .map(|t| (t.name.clone(), default_status.clone()))
         .collect();
     for (status, tests) in &fixture.expect {
         for test in tests {
