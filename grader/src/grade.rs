@@ -115,6 +115,16 @@ impl Grader {
                 None => ran.next().expect("one result per runnable test"),
             })
             .collect();
+        let mut tests: Vec<TestResult> = tests;
+        if let Some(hint) = &lab.timeout_hint {
+            for test in tests
+                .iter_mut()
+                .filter(|t| t.status == TestStatus::TimedOut)
+            {
+                let note = test.note.take().unwrap_or_default();
+                test.note = Some(format!("{note}. {hint}"));
+            }
+        }
         let mut report = LabReport::new(lab.number, &lab.title, LabStatus::Graded, None, tests);
         report.violations = built
             .broken

@@ -51,6 +51,8 @@ pub struct Lab {
     pub tests: Vec<RubricEntry>,
     /// Constructs the editable files may not use.
     pub rules: Vec<crate::rules::Rule>,
+    /// What usually makes a test of this lab time out (a lost wake-up, a blocked executor).
+    pub timeout_hint: Option<String>,
 }
 
 impl Lab {
@@ -109,12 +111,16 @@ struct RubricToml {
 struct Defaults {
     #[serde(default = "default_timeout")]
     timeout_s: u64,
+    /// Added to the note of every test of the lab that times out: what usually causes it.
+    #[serde(default)]
+    timeout_hint: Option<String>,
 }
 
 impl Default for Defaults {
     fn default() -> Self {
         Defaults {
             timeout_s: default_timeout(),
+            timeout_hint: None,
         }
     }
 }
@@ -242,6 +248,7 @@ fn load_lab(dir: &Path) -> Result<Lab> {
         }
     }
     let timeout = parsed.defaults.timeout_s;
+    let timeout_hint = parsed.defaults.timeout_hint.clone();
     let mut tests = entries(parsed.tests, timeout, Visibility::Public);
     let rubric = dir.join("hidden").join("rubric.toml");
     if rubric.is_file() {
@@ -272,6 +279,7 @@ fn load_lab(dir: &Path) -> Result<Lab> {
     }
     Ok(Lab {
         rules: parsed.rules,
+        timeout_hint,
         number: parsed.number,
         package: parsed.package,
         title: parsed.title,
