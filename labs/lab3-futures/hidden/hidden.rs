@@ -107,7 +107,11 @@ fn delay_wakes_its_task_when_its_time_is_up() {
              lost wake-up. Give the waker of the poll to the timer thread, which must wake it at \
              the deadline"
         );
-        drive(&mut delay, PATIENCE, "a Delay of 200 ms after its first wake-up");
+        drive(
+            &mut delay,
+            PATIENCE,
+            "a Delay of 200 ms after its first wake-up",
+        );
         let took = started.elapsed();
         assert!(
             took >= Duration::from_millis(200),
@@ -120,16 +124,16 @@ fn delay_wakes_its_task_when_its_time_is_up() {
 #[test]
 fn delay_wakes_the_latest_waker_not_a_stale_one() {
     graded(|| {
-        let mut delay = Box::pin(Delay::new(Duration::from_millis(100)));
+        let mut delay = Box::pin(Delay::new(Duration::from_millis(250)));
         let first = CountingWaker::new();
         let latest = CountingWaker::new();
         assert!(
             first.poll(delay.as_mut()).is_pending(),
-            "a Delay of 100 ms polled at once must be Pending"
+            "a Delay of 250 ms polled at once must be Pending"
         );
         assert!(
             latest.poll(delay.as_mut()).is_pending(),
-            "a Delay of 100 ms polled again at once must be Pending"
+            "a Delay of 250 ms polled again at once must be Pending"
         );
         assert!(
             latest.wait_for_wakes(1, PATIENCE),
@@ -139,10 +143,19 @@ fn delay_wakes_the_latest_waker_not_a_stale_one() {
              *latest* poll: replace the stored one unless waker.will_wake(cx.waker())",
             first.wakes()
         );
-        assert!(
-            latest.poll(delay.as_mut()).is_ready(),
-            "a Delay polled after its deadline must be Ready"
-        );
+        // Go on polling with the latest waker, as an executor would, until the Delay is Ready.
+        let deadline = Instant::now() + PATIENCE;
+        while latest.poll(delay.as_mut()).is_pending() {
+            let wakes = latest.wakes();
+            assert!(
+                latest.wait_for_wakes(
+                    wakes + 1,
+                    deadline.saturating_duration_since(Instant::now())
+                ),
+                "the Delay returned Pending again and its latest waker was not woken within \
+                 {PATIENCE:?}: a lost wake-up"
+            );
+        }
     });
 }
 
@@ -230,7 +243,11 @@ fn add_to_inbox_calls_each_service_exactly_once() {
     graded(|| {
         let mail = mail_taking(Timing::AfterPolls(2));
         assert_eq!(run_add_to_inbox(&mail, 1, 7), Ok(()));
-        for service in [Service::LoadMessage, Service::GetRecipient, Service::Deliver] {
+        for service in [
+            Service::LoadMessage,
+            Service::GetRecipient,
+            Service::Deliver,
+        ] {
             assert_eq!(
                 mail.calls_of(service),
                 1,
@@ -267,15 +284,29 @@ fn add_to_inbox_calls_each_service_only_after_the_previous_one_finished() {
         assert_eq!(run_add_to_inbox(&mail, 1, 7), Ok(()));
         let events = mail.events();
         let loaded = position(&events, |e| {
-            matches!(e, Event::Finished { call: Call::LoadMessage { .. }, ok: true })
+            matches!(
+                e,
+                Event::Finished {
+                    call: Call::LoadMessage { .. },
+                    ok: true
+                }
+            )
         });
         let asked = position(&events, |e| {
             matches!(e, Event::Called(Call::GetRecipient { .. }))
         });
         let found = position(&events, |e| {
-            matches!(e, Event::Finished { call: Call::GetRecipient { .. }, ok: true })
+            matches!(
+                e,
+                Event::Finished {
+                    call: Call::GetRecipient { .. },
+                    ok: true
+                }
+            )
         });
-        let delivering = position(&events, |e| matches!(e, Event::Called(Call::Deliver { .. })));
+        let delivering = position(&events, |e| {
+            matches!(e, Event::Called(Call::Deliver { .. }))
+        });
         assert!(
             loaded < asked,
             "get_recipient was called before load_message had finished: like the async fn, the \
@@ -378,7 +409,11 @@ fn add_to_inbox_never_polls_a_finished_service_future() {
     graded(|| {
         let mail = mail_taking(Timing::AfterPolls(2));
         assert_eq!(run_add_to_inbox(&mail, 1, 7), Ok(()));
-        for service in [Service::LoadMessage, Service::GetRecipient, Service::Deliver] {
+        for service in [
+            Service::LoadMessage,
+            Service::GetRecipient,
+            Service::Deliver,
+        ] {
             assert_eq!(
                 mail.polls_after_completion(service),
                 0,

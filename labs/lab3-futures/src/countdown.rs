@@ -35,7 +35,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// A future that is `Pending` `n` times, waking its task each time, then `Ready(())`.
-#[derive(Debug)]
 pub struct Countdown {
     // TODO 1: how many more times to return Pending.
 }
@@ -53,6 +52,6 @@ impl Future for Countdown {
     /// `Pending` (after waking the task) while the count is above zero, then `Ready(())`
     /// (TODO 3).
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        todo!("lab 3, TODO 3: poll {self:?} with the waker {:?}", cx.waker())
+        todo!("lab 3, TODO 3: poll with the waker {:?}", cx.waker())
     }
 }

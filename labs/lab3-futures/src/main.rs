@@ -33,12 +33,27 @@ fn main() {
     type Get = <MockMail as MailService>::GetRecipient;
     type Deliver = <MockMail as MailService>::Deliver;
     println!("size of each future, in bytes (MockMail's futures as the services):");
-    println!("  your Countdown                   {:>4}", size_of::<Countdown>());
-    println!("  your Delay                       {:>4}", size_of::<Delay>());
-    println!("  MockMail                         {:>4}", size_of::<MockMail>());
-    println!("  MockMail's load_message future   {:>4}", size_of::<Load>());
+    println!(
+        "  your Countdown                   {:>4}",
+        size_of::<Countdown>()
+    );
+    println!(
+        "  your Delay                       {:>4}",
+        size_of::<Delay>()
+    );
+    println!(
+        "  MockMail                         {:>4}",
+        size_of::<MockMail>()
+    );
+    println!(
+        "  MockMail's load_message future   {:>4}",
+        size_of::<Load>()
+    );
     println!("  MockMail's get_recipient future  {:>4}", size_of::<Get>());
-    println!("  MockMail's deliver future        {:>4}", size_of::<Deliver>());
+    println!(
+        "  MockMail's deliver future        {:>4}",
+        size_of::<Deliver>()
+    );
     println!(
         "  your AddToInbox<MockMail>        {:>4}",
         size_of::<AddToInbox<MockMail>>()

@@ -27,9 +27,10 @@ fn drive<F: Future>(task: &mut Spawn<F>, limit: Duration, what: &str) -> F::Outp
         if let std::task::Poll::Ready(output) = task.poll() {
             return output;
         }
-        let woken = support::tasks::wait_until(deadline.saturating_duration_since(Instant::now()), || {
-            task.is_woken()
-        });
+        let woken =
+            support::tasks::wait_until(deadline.saturating_duration_since(Instant::now()), || {
+                task.is_woken()
+            });
         assert!(
             woken,
             "{what}: poll {polls} returned Pending and nobody woke the task within {limit:?}. \

@@ -72,10 +72,7 @@ impl Drop for Delay {
     fn drop(&mut self) {
         // Nobody waits any more: release the task's waker now rather than at the deadline.
         if let Some(shared) = &self.shared {
-            shared
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .waker = None;
+            shared.lock().unwrap_or_else(PoisonError::into_inner).waker = None;
         }
     }
 }
@@ -146,9 +143,7 @@ fn run_timer(incoming: Receiver<Registration>) {
         }
         let received = match pending.peek() {
             Some(next) => incoming.recv_timeout(next.deadline.saturating_duration_since(now)),
-            None => incoming
-                .recv()
-                .map_err(|_| RecvTimeoutError::Disconnected),
+            None => incoming.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
         match received {
             Ok(registration) => pending.push(registration),

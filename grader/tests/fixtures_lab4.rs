@@ -1,0 +1,88 @@
+//! Lab 4's fixtures: the kit's proof that each hidden test guards the mistake it names. Every
+//! fixture submission (the reference solution with one deliberate mistake, or a hostile one)
+//! must lose exactly the tests its `fixture.toml` lists, with exactly those statuses, and pass
+//! every other test.
+
+mod common;
+
+use common::assert_fixture;
+use grader::score::TestStatus;
+
+#[test]
+fn a_then_that_calls_its_closure_eagerly_loses_only_the_eager_closure_test() {
+    assert_fixture(4, "eager-then");
+}
+
+#[test]
+fn a_join_all_that_polls_while_it_is_built_loses_only_the_laziness_test() {
+    assert_fixture(4, "join-all-polls-early");
+}
+
+#[test]
+fn a_join_that_polls_a_finished_side_loses_only_the_finished_side_test() {
+    assert_fixture(4, "join-repolls-finished-side");
+}
+
+#[test]
+fn a_join_polling_with_its_own_waker_loses_only_the_wake_up_test() {
+    assert_fixture(4, "join-noop-waker");
+}
+
+#[test]
+fn a_select_that_keeps_the_loser_loses_only_the_drop_test() {
+    assert_fixture(4, "select-keeps-loser");
+}
+
+#[test]
+fn join_all_in_completion_order_loses_only_the_input_order_test() {
+    assert_fixture(4, "join-all-completion-order");
+}
+
+#[test]
+fn join_all_polling_finished_futures_loses_only_the_ten_thousand_futures_test() {
+    assert_fixture(4, "join-all-repolls-finished");
+}
+
+#[test]
+fn joining_load_message_with_get_recipient_loses_only_the_order_test() {
+    assert_fixture(4, "inbox-joins-load-and-recipient");
+}
+
+#[test]
+fn an_async_block_in_an_editable_file_zeroes_every_test_and_names_the_lines() {
+    let report = assert_fixture(4, "async-block");
+    assert!(
+        report
+            .tests
+            .iter()
+            .all(|t| t.status == TestStatus::RuleViolation && t.score == 0.0),
+        "every test of the lab is zeroed by the rule violation"
+    );
+    let mut found: Vec<(String, usize)> = report
+        .violations
+        .iter()
+        .map(|v| (v.file.clone(), v.line))
+        .collect();
+    found.sort();
+    found.dedup();
+    // The fixture's src/inbox.rs: `async move` on line 13, `.await` on lines 14, 15 and 17.
+    assert_eq!(
+        found,
+        vec![
+            ("src/inbox.rs".to_string(), 13),
+            ("src/inbox.rs".to_string(), 14),
+            ("src/inbox.rs".to_string(), 15),
+            ("src/inbox.rs".to_string(), 17),
+        ],
+        "the report must name the file and line of every async and .await: {:?}",
+        report.violations
+    );
+    assert!(
+        report
+            .violations
+            .iter()
+            .all(|v| v.rule.contains("no `async`, no `.await`")),
+        "each violation must say which rule it breaks: {:?}",
+        report.violations
+    );
+}
