@@ -1,0 +1,41 @@
+//! Lab 5's fixtures: each mutant loses exactly the tests that guard its mistake; a
+//! `MutexGuard` held across an `.await` does not even build.
+
+mod common;
+
+use common::assert_fixture;
+
+#[test]
+fn std_thread_sleep_loses_the_sleep_and_blocked_runtime_tests() {
+    assert_fixture(5, "thread-sleep");
+}
+
+#[test]
+fn returning_before_in_flight_replies_loses_only_the_in_flight_shutdown_test() {
+    assert_fixture(5, "shutdown-drops-in-flight");
+}
+
+#[test]
+fn an_idle_timer_never_restarted_loses_only_the_restart_test() {
+    assert_fixture(5, "idle-timer-never-reset");
+}
+
+#[test]
+fn a_mutex_guard_across_an_await_does_not_build_and_names_the_error() {
+    let report = assert_fixture(5, "mutex-guard-across-await");
+    let message = report.message.unwrap_or_default();
+    assert!(
+        message.contains("server.rs") || message.contains("connection.rs"),
+        "the compiler's first error names the file: {message}"
+    );
+}
+
+#[test]
+fn waiting_without_a_grace_period_loses_only_the_grace_test() {
+    assert_fixture(5, "shutdown-without-grace");
+}
+
+#[test]
+fn skipping_verify_has_space_loses_only_the_inbox_full_test() {
+    assert_fixture(5, "space-never-verified");
+}
