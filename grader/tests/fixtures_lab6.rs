@@ -1,0 +1,91 @@
+//! Lab 6's fixtures: each mutant executor loses exactly the tests that guard its mistake; the
+//! source rule catches `futures::executor` and names the file and the line.
+
+mod common;
+
+use common::assert_fixture;
+
+#[test]
+fn borrowing_futures_executor_is_a_rule_violation_naming_the_line() {
+    let report = assert_fixture(6, "futures-executor");
+    let violation = report.violations.first().expect("a violation is reported");
+    assert_eq!(violation.file, "src/block_on.rs");
+    assert!(
+        violation.rule.contains("futures::executor"),
+        "{violation:?}"
+    );
+    let line = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/lab6/futures-executor/labs/lab6-executor/src/block_on.rs"),
+    )
+    .unwrap()
+    .lines()
+    .nth(violation.line - 1)
+    .unwrap()
+    .to_string();
+    assert!(
+        line.contains("futures::executor::block_on"),
+        "line {} is {line:?}",
+        violation.line
+    );
+}
+
+#[test]
+fn a_spinning_block_on_loses_only_the_block_on_cpu_test() {
+    assert_fixture(6, "block-on-spins");
+}
+
+#[test]
+fn an_executor_that_spins_when_idle_loses_only_the_executor_cpu_test() {
+    assert_fixture(6, "executor-spins-when-idle");
+}
+
+#[test]
+fn losing_wake_ups_during_a_poll_loses_the_stress_test_and_yield_now() {
+    assert_fixture(6, "wake-while-polled-lost");
+}
+
+#[test]
+fn a_queue_that_accepts_duplicates_loses_only_the_polled_once_test() {
+    assert_fixture(6, "queue-accepts-duplicates");
+}
+
+#[test]
+fn repolling_finished_tasks_loses_only_the_never_polled_again_test() {
+    assert_fixture(6, "repolls-finished-tasks");
+}
+
+#[test]
+fn a_thread_per_sleep_loses_only_the_timer_thread_test() {
+    assert_fixture(6, "thread-per-sleep");
+}
+
+#[test]
+fn a_timer_that_misses_earlier_deadlines_loses_only_the_short_sleep_test() {
+    assert_fixture(6, "timer-misses-earlier-deadlines");
+}
+
+#[test]
+fn a_panic_escaping_the_executor_loses_the_two_panic_tests() {
+    assert_fixture(6, "panic-escapes-the-executor");
+}
+
+#[test]
+fn a_handle_that_forgets_the_panic_loses_only_the_resume_test() {
+    assert_fixture(6, "handle-forgets-the-panic");
+}
+
+#[test]
+fn an_executor_without_drop_loses_only_the_executor_drop_test() {
+    assert_fixture(6, "executor-drop-leaks-tasks");
+}
+
+#[test]
+fn a_pool_that_leaks_waiting_tasks_loses_only_the_pool_drop_test() {
+    assert_fixture(6, "pool-drop-leaks-waiting-tasks");
+}
+
+#[test]
+fn a_pool_with_one_worker_loses_only_the_parallel_test() {
+    assert_fixture(6, "pool-with-one-worker");
+}
