@@ -164,8 +164,12 @@ impl Cargo {
         if output.status.success() {
             return Ok(Ok(artifacts));
         }
+        // No compiler error: cargo itself refused (a manifest, the lock file, the toolchain).
         let failure = first_error.unwrap_or_else(|| BuildFailure {
-            first_error: tail(&String::from_utf8_lossy(&output.stderr), 40),
+            first_error: tail(
+                &cargo_complaint(&String::from_utf8_lossy(&output.stderr), lab_dir),
+                40,
+            ),
             file: None,
         });
         Ok(Err(failure))
@@ -194,6 +198,22 @@ pub fn allowed_env() -> Vec<(String, String)> {
         env.push(("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()));
     }
     env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cargo_complaints_lose_progress_lines_and_scratch_paths() {
+        let lab = Path::new("/work/kit/target/grader/stage-1/kit/labs/lab1-blocking");
+        let stderr = "   Compiling support v0.1.0 (/work/kit/target/grader/stage-1/kit/labs/support)\n\
+            error: failed to parse manifest at `/work/kit/target/grader/stage-1/kit/labs/lab1-blocking/Cargo.toml`\n";
+        assert_eq!(
+            cargo_complaint(stderr, lab),
+            "error: failed to parse manifest at `Cargo.toml`"
+        );
+    }
 }
 
 #[derive(Deserialize)]
@@ -230,13 +250,7 @@ fn failure_from(diagnostic: &Diagnostic, lab_dir: &Path) -> BuildFailure {
         .rendered
         .clone()
         .unwrap_or_else(|| diagnostic.message.clone());
-    let lab_prefix = format!("{}/", lab_dir.display());
-    let root_prefix = lab_dir
-        .parent()
-        .and_then(Path::parent)
-        .map(|root| format!("{}/", root.display()))
-        .unwrap_or_default();
-    let tidy = |text: &str| text.replace(&lab_prefix, "").replace(&root_prefix, "");
+    let tidy = |text: &str| without_scratch_paths(text, lab_dir);
     let file = diagnostic
         .spans
         .iter()
@@ -246,6 +260,41 @@ fn failure_from(diagnostic: &Diagnostic, lab_dir: &Path) -> BuildFailure {
         first_error: tail(&tidy(&rendered), 40),
         file,
     }
+}
+
+/// Paths inside the grader's scratch copy, made relative to the lab or the kit.
+fn without_scratch_paths(text: &str, lab_dir: &Path) -> String {
+    let lab_prefix = format!("{}/", lab_dir.display());
+    let root = lab_dir.parent().and_then(Path::parent).unwrap_or(lab_dir);
+    text.replace(&lab_prefix, "")
+        .replace(&format!("{}/", root.display()), "")
+        .replace(&format!(" ({})", root.display()), "")
+        .replace(&root.display().to_string(), ".")
+}
+
+/// Cargo's own complaint, without its progress lines.
+fn cargo_complaint(stderr: &str, lab_dir: &Path) -> String {
+    let progress = [
+        "Compiling",
+        "Checking",
+        "Blocking",
+        "Downloaded",
+        "Downloading",
+        "Finished",
+        "Building",
+        "Fresh",
+        "Locking",
+        "Updating",
+    ];
+    let kept: Vec<&str> = stderr
+        .lines()
+        .filter(|line| {
+            !progress
+                .iter()
+                .any(|word| line.trim_start().starts_with(word))
+        })
+        .collect();
+    without_scratch_paths(&kept.join("\n"), lab_dir)
 }
 
 fn tail(text: &str, lines: usize) -> String {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+use crate::batch::{self, BatchOptions, Event, Outcome};
 use crate::grade::{Grader, Options};
 use crate::kit::{Kit, Lab};
 use crate::report::{self, points, Format};
@@ -42,9 +43,11 @@ enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
-    /// Grade a submission (public and hidden tests): a student tree, or this checkout.
+    /// Grade a submission (public and hidden tests): a student tree, an archive of one, this
+    /// checkout, or a folder of many submissions (one sub-folder, .zip or .tar.gz per student).
     Grade {
-        /// The student's tree (default: this checkout).
+        /// A student's tree or its .zip/.tar.gz (default: this checkout), or a folder of them
+        /// (then --out names the reports folder).
         submission: Option<PathBuf>,
         /// Grade the reference solutions instead.
         #[arg(long, conflicts_with = "submission")]
@@ -54,12 +57,26 @@ enum Command {
         labs: Vec<u32>,
         #[arg(long, value_enum)]
         format: Option<Format>,
-        /// Write the report to this file instead of standard output.
+        /// Write the report to this file instead of standard output; for a folder of
+        /// submissions, the folder that receives every report.
         #[arg(long, value_name = "PATH")]
         out: Option<PathBuf>,
         /// Tests run at once (default: the number of cores).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Batch: grade again the submissions that an earlier run finished, ignoring cached
+        /// verdicts.
+        #[arg(long)]
+        regrade: bool,
+    },
+    /// Write the student release into OUT_DIR: no solutions, no hidden tests, no fixtures;
+    /// fails if a line of a solution or hidden test, or a hidden test's name, got in.
+    Release {
+        /// A new or empty folder.
+        out_dir: PathBuf,
+        /// Make it a fresh git repository with one commit (a GitHub Classroom template).
+        #[arg(long)]
+        git: bool,
     },
     /// Check the kit: solutions score full marks, stubs zero, rubrics match the tests.
     Selfcheck {
@@ -119,13 +136,56 @@ pub fn run(cli: Cli) -> Result<bool> {
             format,
             out,
             jobs,
+            regrade,
         } => {
             let selected = select_labs(&kit, &labs)?;
+            let path = submission.unwrap_or_else(|| PathBuf::from("."));
+            if !solutions && batch::is_batch(&kit, &path) {
+                if let Some(format) = format {
+                    return Err(usage(format!(
+                        "--format {format:?} is for one submission; a batch writes every format \
+                         into its --out folder"
+                    )));
+                }
+                let Some(out) = out else {
+                    return Err(usage(format!(
+                        "{} holds no labs/ folder (such as labs/{}/), so it is taken as a folder \
+                         of submissions: name the reports folder with --out REPORTS_DIR",
+                        path.display(),
+                        selected
+                            .first()
+                            .map(|l| l.dir_name.as_str())
+                            .unwrap_or("lab1")
+                    )));
+                };
+                let grader = Grader::new(kit.clone());
+                let options = BatchOptions {
+                    jobs: jobs_or_default(jobs),
+                    regrade,
+                    limits: Default::default(),
+                };
+                return grade_batch(&grader, &path, &out, &selected, &options);
+            }
             let grader = Grader::new(kit.clone());
+            // An archive of one submission is unpacked into a scratch folder first.
+            let mut _unpacked = None;
             let submission = if solutions {
                 Submission::solutions()
+            } else if path.is_file() && crate::archive::Kind::of(&path).is_some() {
+                let work = crate::stage::work_dir(&kit);
+                std::fs::create_dir_all(&work)?;
+                let scratch = tempfile::Builder::new()
+                    .prefix("unpack-")
+                    .tempdir_in(&work)?;
+                let root = batch::unpack_single(&kit, &path, scratch.path())?;
+                let kind = crate::archive::Kind::of(&path).expect("checked above");
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                _unpacked = Some(scratch);
+                Submission {
+                    id: kind.stem(&name),
+                    source: crate::submission::Source::Tree(root),
+                }
             } else {
-                let path = submission.unwrap_or_else(|| PathBuf::from("."));
                 check_submission_shape(&path, &selected)?;
                 Submission::tree(&path)?
             };
@@ -143,6 +203,22 @@ pub fn run(cli: Cli) -> Result<bool> {
                 Some(path) => write_atomically(&path, &rendered)?,
                 None => print!("{rendered}"),
             }
+            Ok(true)
+        }
+        Command::Release { out_dir, git } => {
+            let released = crate::release::release(&kit, &out_dir, git)?;
+            println!(
+                "release written to {}: {} files; leak scan clean ({} solution and hidden-test \
+                 lines and hidden test names looked for){}",
+                out_dir.display(),
+                released.files,
+                released.scanned_for,
+                if git {
+                    "; a git repository with one commit"
+                } else {
+                    ""
+                }
+            );
             Ok(true)
         }
         Command::Selfcheck { jobs } => {
@@ -213,7 +289,7 @@ fn check_submission_shape(path: &Path, labs: &[&Lab]) -> Result<()> {
     }
     if !path.is_dir() {
         return Err(usage(format!(
-            "the submission {} is not a folder; unpack an archive first (archives come with batch grading)",
+            "the submission {} is neither a folder nor a .zip, .tar.gz or .tgz archive",
             path.display()
         )));
     }
@@ -232,6 +308,181 @@ fn check_submission_shape(path: &Path, labs: &[&Lab]) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Grades a folder of submissions, with a progress bar on a terminal and plain lines in a pipe.
+fn grade_batch(
+    grader: &Grader,
+    dir: &Path,
+    out: &Path,
+    labs: &[&Lab],
+    options: &BatchOptions,
+) -> Result<bool> {
+    let display = BatchDisplay::new(std::io::stderr().is_terminal());
+    let result = batch::run(grader, dir, out, labs, options, &|event| {
+        display.show(event)
+    })?;
+    display.finish();
+    eprintln!(
+        "grader: {} submissions: {} graded, {} already graded, {} with problems; class reports \
+         ({} students) in {}",
+        result.total,
+        result.graded,
+        result.reused,
+        result.problems,
+        result.in_class_reports,
+        out.display()
+    );
+    Ok(true)
+}
+
+/// How a batch shows its progress: an indicatif bar (done/total, current student, elapsed,
+/// ETA) on a terminal, one plain line per event in a pipe.
+struct BatchDisplay {
+    bar: Option<indicatif::ProgressBar>,
+    started: std::time::Instant,
+    state: std::cell::RefCell<DisplayState>,
+}
+
+#[derive(Default)]
+struct DisplayState {
+    total: usize,
+    done: usize,
+    /// Seconds spent on students that were graded (not reused): the ETA's basis.
+    graded_seconds: f64,
+    graded: usize,
+    student_started: Option<std::time::Instant>,
+}
+
+impl BatchDisplay {
+    fn new(terminal: bool) -> BatchDisplay {
+        let bar = terminal.then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            let style = indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30.cyan/blue} {pos}/{len} ETA {prefix} {wide_msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            bar.set_style(style);
+            bar.set_prefix("?");
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            bar
+        });
+        BatchDisplay {
+            bar,
+            started: std::time::Instant::now(),
+            state: Default::default(),
+        }
+    }
+
+    fn eta(state: &DisplayState) -> String {
+        if state.graded == 0 {
+            return "?".into();
+        }
+        let left = state.total.saturating_sub(state.done) as f64;
+        let seconds = (state.graded_seconds / state.graded as f64 * left).round() as u64;
+        humantime::format_duration(std::time::Duration::from_secs(seconds)).to_string()
+    }
+
+    fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("grader: {text}"),
+        }
+    }
+
+    fn show(&self, event: Event) {
+        let mut state = self.state.borrow_mut();
+        match event {
+            Event::Started { total, ignored } => {
+                state.total = total;
+                if let Some(bar) = &self.bar {
+                    bar.set_length(total as u64);
+                }
+                drop(state);
+                self.line(&format!("grading {total} submissions"));
+                if !ignored.is_empty() {
+                    self.line(&format!(
+                        "ignored (not a folder, .zip or .tar.gz): {}",
+                        ignored.join(", ")
+                    ));
+                }
+            }
+            Event::Student { index, id } => {
+                state.student_started = Some(std::time::Instant::now());
+                match &self.bar {
+                    Some(bar) => bar.set_message(id.to_string()),
+                    None => eprintln!("grader: [{}/{}] {id}", index + 1, state.total),
+                }
+            }
+            Event::Step { id, message } => match &self.bar {
+                Some(bar) => bar.set_message(format!("{id}: {message}")),
+                None => eprintln!("grader:     {id}: {message}"),
+            },
+            Event::Finished { index, id, outcome } => {
+                state.done += 1;
+                let text = match outcome {
+                    Outcome::Graded {
+                        score,
+                        max_score,
+                        seconds,
+                        from_cache,
+                    } => {
+                        state.graded += 1;
+                        state.graded_seconds += seconds;
+                        format!(
+                            "{}/{} in {seconds:.1}s{}",
+                            points(*score),
+                            points(*max_score),
+                            if *from_cache > 0 {
+                                format!(" ({from_cache} labs unchanged, from the cache)")
+                            } else {
+                                String::new()
+                            }
+                        )
+                    }
+                    Outcome::Reused { score, max_score } => format!(
+                        "{}/{}, already graded (unchanged; --regrade grades it again)",
+                        points(*score),
+                        points(*max_score)
+                    ),
+                    Outcome::Problem { message } => {
+                        format!("problem: {}", message.lines().next().unwrap_or(""))
+                    }
+                };
+                let eta = Self::eta(&state);
+                let (done, total) = (state.done, state.total);
+                drop(state);
+                match &self.bar {
+                    Some(bar) => {
+                        bar.set_prefix(eta);
+                        bar.inc(1);
+                        bar.println(format!("{id}: {text}"));
+                    }
+                    None => eprintln!(
+                        "grader: [{}/{total}] {id}: {text} (done {done}/{total}, elapsed {}, ETA {eta})",
+                        index + 1,
+                        humantime::format_duration(std::time::Duration::from_secs(
+                            self.started.elapsed().as_secs()
+                        )),
+                    ),
+                }
+            }
+            Event::ClassReports => {
+                drop(state);
+                match &self.bar {
+                    Some(bar) => bar.set_message("writing the class reports"),
+                    None => eprintln!("grader: writing the class reports"),
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 fn render(report: &crate::score::SubmissionReport, format: Option<Format>) -> String {

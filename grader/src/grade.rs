@@ -188,7 +188,7 @@ impl Grader {
             .build_library(&staged.root, lab, &staged.lab_dir)?
         {
             let tests = none_ran(TestStatus::NotBuilt, "the lab did not compile");
-            return Ok(Built::Failed(not_built(lab, &failure, tests)));
+            return Ok(Built::Failed(not_built(lab, &failure, tests, &broken)));
         }
         let mut targets = vec![Visibility::Public.target()];
         if with_hidden && lab.has_hidden_tests() {
@@ -212,7 +212,7 @@ impl Grader {
                     TestStatus::NotBuilt,
                     "the lab's tests did not compile against it",
                 );
-                Ok(Built::Failed(not_built(lab, &failure, tests)))
+                Ok(Built::Failed(not_built(lab, &failure, tests, &broken)))
             }
         }
     }
@@ -255,7 +255,12 @@ pub fn selected_tests(lab: &Lab, with_hidden: bool) -> Vec<&RubricEntry> {
         .collect()
 }
 
-fn not_built(lab: &Lab, failure: &BuildFailure, tests: Vec<TestResult>) -> LabReport {
+fn not_built(
+    lab: &Lab,
+    failure: &BuildFailure,
+    tests: Vec<TestResult>,
+    broken: &[(Violation, Vec<String>)],
+) -> LabReport {
     let mut message = String::new();
     if let Some(file) = &failure.file {
         message.push_str(&format!(
@@ -263,13 +268,19 @@ fn not_built(lab: &Lab, failure: &BuildFailure, tests: Vec<TestResult>) -> LabRe
         ));
     }
     message.push_str(&failure.first_error);
-    LabReport::new(
+    let mut report = LabReport::new(
         lab.number,
         &lab.title,
         LabStatus::NotBuilt,
         Some(message),
         tests,
-    )
+    );
+    // A broken rule often explains the build failure (a crate the lab does not depend on).
+    report.violations = broken
+        .iter()
+        .map(|(violation, _)| violation.clone())
+        .collect();
+    report
 }
 
 /// Runs every test in its own process, `jobs` at a time; results keep the rubric's order.

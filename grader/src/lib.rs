@@ -15,11 +15,20 @@
 //! 7. [`report`]: the student's table and the instructor's JSON.
 //!
 //! [`grade`] strings the steps together; [`selfcheck`] checks the kit itself.
+//!
+//! The instructor's pipeline: [`batch`] grades a folder of submissions (resumable, with a
+//! verdict cache), unpacking archives with [`archive`]; [`formats`] renders a report as CSV,
+//! JUnit, Gradescope, Markdown or HTML; [`summary`] sums up the class; [`release`] writes
+//! the student release and scans it for leaks.
 
+pub mod archive;
+pub mod batch;
 pub mod build;
 pub mod cli;
+pub mod formats;
 pub mod grade;
 pub mod kit;
+pub mod release;
 pub mod report;
 pub mod rules;
 pub mod sandbox;
@@ -28,3 +37,4 @@ pub mod selfcheck;
 pub mod stage;
 pub mod state;
 pub mod submission;
+pub mod summary;

@@ -1,4 +1,5 @@
-//! Rendering reports: the student's table and the instructor's JSON.
+//! Rendering reports: the student's table and the instructor's JSON here; the other formats
+//! (CSV, JUnit, Gradescope, Markdown, HTML) in [`crate::formats`].
 
 use std::fmt::Write as _;
 
@@ -9,15 +10,33 @@ use crate::score::{LabReport, LabStatus, SubmissionReport, TestResult, TestStatu
 /// Output formats of `grader lab` and `grader grade`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// Tables with failure details, for people (plain text when piped).
     Table,
+    /// The JSON report of the specification.
     Json,
+    /// One row per test.
+    Csv,
+    /// JUnit XML: a testsuite per lab, a testcase per test.
+    Junit,
+    /// Gradescope's `results.json`.
+    Gradescope,
+    /// Markdown feedback: what failed, hints, broken rules.
+    Markdown,
+    /// One self-contained HTML page.
+    Html,
 }
 
 /// The report in `format`; `color` only matters for tables.
 pub fn render(report: &SubmissionReport, format: Format, color: bool) -> String {
+    use crate::formats;
     match format {
         Format::Table => table(report, color),
         Format::Json => json(report) + "\n",
+        Format::Csv => formats::csv(report),
+        Format::Junit => formats::junit(std::slice::from_ref(report)),
+        Format::Gradescope => formats::gradescope::results(report),
+        Format::Markdown => formats::markdown::feedback(report),
+        Format::Html => formats::html::submission_page(report),
     }
 }
 
