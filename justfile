@@ -21,6 +21,10 @@ test:
 grade *ARGS:
     cargo run -q -p grader -- grade {{ARGS}}
 
+# Write the student release (no solutions, no hidden tests) into DIR.
+release DIR:
+    cargo run -q -p grader -- release {{DIR}}
+
 # Check the kit: solutions score full marks, stubs zero, rubrics match the tests.
 selfcheck:
     cargo run -q -p grader -- selfcheck

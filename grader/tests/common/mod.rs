@@ -11,7 +11,7 @@ use std::sync::{Mutex, PoisonError};
 
 use grader::grade::{Grader, Options};
 use grader::kit::Kit;
-use grader::score::{LabReport, LabStatus, TestStatus};
+use grader::score::{LabReport, TestStatus};
 use grader::submission::Submission;
 use pretty_assertions::assert_eq;
 use serde::Deserialize;
@@ -107,6 +107,27 @@ fn grade_fixture_now(lab_number: u32, name: &str) -> (Fixture, LabReport) {
         &fixture_dir.join("labs"),
         &submission_dir.path().join("labs"),
     );
+    // Files beside labs/ in a student tree (a tampered Cargo.toml, .cargo/config.toml...).
+    if fixture_dir.join("root").is_dir() {
+        copy_tree(&fixture_dir.join("root"), submission_dir.path());
+    }
+    if let Some(seconds) = fixture.mtime_epoch_seconds {
+        let past = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+        for file in &lab.editable {
+            let edited = fs::File::options()
+                .write(true)
+                .open(lab_dir.join(file))
+                .unwrap();
+            edited.set_modified(past).unwrap();
+            assert_eq!(
+                fs::metadata(lab_dir.join(file))
+                    .unwrap()
+                    .modified()
+                    .unwrap(),
+                past
+            );
+        }
+    }
 
     let grader = Grader::new(kit);
     let submission = Submission::tree(submission_dir.path()).unwrap();

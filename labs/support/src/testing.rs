@@ -58,11 +58,20 @@ where
 {
     let (done_tx, done_rx) = mpsc::channel();
     thread::spawn(move || {
-        let _ = done_tx.send(work());
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+        let _ = done_tx.send(outcome);
     });
     match done_rx.recv_timeout(limit) {
-        Ok(value) => value,
+        Ok(Ok(value)) => value,
+        Ok(Err(payload)) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(no message)".into());
+            panic!("{what} panicked: {message}")
+        }
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what} did not finish within {limit:?}"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what} ended without a result"),
     }
 }
