@@ -25,6 +25,10 @@ grade *ARGS:
 release DIR:
     cargo run -q -p grader -- release {{DIR}}
 
+# Write a Gradescope autograder for lab N: just gradescope 1 autograder.zip
+gradescope N OUT:
+    cargo run -q -p grader -- gradescope --lab {{N}} --out {{OUT}}
+
 # Check the kit: solutions score full marks, stubs zero, rubrics match the tests.
 selfcheck:
     cargo run -q -p grader -- selfcheck

@@ -78,6 +78,15 @@ enum Command {
         #[arg(long)]
         git: bool,
     },
+    /// Write a Gradescope autograder (setup.sh, run_autograder, the kit without solutions) for lab N.
+    Gradescope {
+        /// The lab's number.
+        #[arg(long = "lab", value_name = "N")]
+        lab: u32,
+        /// The archive to write, e.g. autograder.zip.
+        #[arg(long, value_name = "FILE.zip")]
+        out: PathBuf,
+    },
     /// Check the kit: solutions score full marks, stubs zero, rubrics match the tests.
     Selfcheck {
         /// Tests run at once (default: the number of cores).
@@ -203,6 +212,19 @@ pub fn run(cli: Cli) -> Result<bool> {
                 Some(path) => write_atomically(&path, &rendered)?,
                 None => print!("{rendered}"),
             }
+            Ok(true)
+        }
+        Command::Gradescope { lab, out } => {
+            let lab = kit.lab(lab).map_err(|e| usage(e.to_string()))?.clone();
+            let grader = Grader::new(kit);
+            let files =
+                crate::gradescope::autograder_zip(&grader.kit, &lab, grader.toolchain(), &out)?;
+            println!(
+                "autograder for lab {} written to {}: {files} files (setup.sh, run_autograder, the kit \
+                 without solutions). Upload it as the assignment's autograder on Gradescope.",
+                lab.number,
+                out.display()
+            );
             Ok(true)
         }
         Command::Release { out_dir, git } => {

@@ -45,6 +45,11 @@ impl Grader {
         }
     }
 
+    /// `rustc --version` of the toolchain that builds the labs.
+    pub fn toolchain(&self) -> &str {
+        &self.toolchain
+    }
+
     /// Grades the given labs of one submission. `progress` hears what is happening.
     pub fn grade(
         &self,

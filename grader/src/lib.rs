@@ -27,6 +27,7 @@ pub mod build;
 pub mod cli;
 pub mod formats;
 pub mod grade;
+pub mod gradescope;
 pub mod kit;
 pub mod release;
 pub mod report;
