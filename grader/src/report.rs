@@ -170,7 +170,7 @@ fn render_failure(out: &mut String, test: &TestResult, color: bool) {
 }
 
 /// The panic messages in a test's output: the test's own thread first, then at most one
-/// other (often the real cause: a `todo!()` or an `unwrap` in a server thread).
+/// other (often the real cause: a stub still unwritten, or an `unwrap` in a server thread).
 pub fn failure_message(output: &str, test_name: &str) -> String {
     let lines: Vec<&str> = output.lines().collect();
     let mut panics: Vec<(bool, String)> = Vec::new();
