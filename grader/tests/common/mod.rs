@@ -41,6 +41,19 @@ struct Fixture {
     note_contains: BTreeMap<String, String>,
     /// Set the editable files' modification time to this many seconds after the epoch.
     mtime_epoch_seconds: Option<u64>,
+    /// The mistake, as edits of the current reference solution: each `find` must occur exactly
+    /// once in its file, so a patch that no longer applies fails loudly instead of drifting.
+    #[serde(default)]
+    patch: Vec<Patch>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Patch {
+    /// Relative to the lab folder (`src/server.rs`).
+    file: String,
+    find: String,
+    replace: String,
 }
 
 fn kit_root() -> PathBuf {
@@ -103,10 +116,30 @@ fn grade_fixture_now(lab_number: u32, name: &str) -> (Fixture, LabReport) {
         fs::create_dir_all(target.parent().unwrap()).unwrap();
         fs::copy(kit.solution_dir(&lab).join(file), &target).unwrap();
     }
-    copy_tree(
-        &fixture_dir.join("labs"),
-        &submission_dir.path().join("labs"),
-    );
+    for patch in &fixture.patch {
+        let path = lab_dir.join(&patch.file);
+        let source = fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "fixture {name} patches {}, which is not a solution file: {e}",
+                patch.file
+            )
+        });
+        assert_eq!(
+            source.matches(patch.find.as_str()).count(),
+            1,
+            "fixture {name}: a patch of {} must match the reference solution exactly once; update \
+             the fixture after changing the solution",
+            patch.file
+        );
+        fs::write(&path, source.replacen(&patch.find, &patch.replace, 1)).unwrap();
+    }
+    // Files the mutant rewrites whole, or adds (a tampered build.rs, manifests, tests).
+    if fixture_dir.join("labs").is_dir() {
+        copy_tree(
+            &fixture_dir.join("labs"),
+            &submission_dir.path().join("labs"),
+        );
+    }
     // Files beside labs/ in a student tree (a tampered Cargo.toml, .cargo/config.toml...).
     if fixture_dir.join("root").is_dir() {
         copy_tree(&fixture_dir.join("root"), submission_dir.path());
