@@ -41,21 +41,47 @@ fn private_grader(dir: &Path) -> PathBuf {
     copy
 }
 
-/// Lab 1's editable files: the solution with a fixture's files laid over it.
+/// Lab 1's editable files: the solution with a fixture's patches applied and its files laid
+/// over it (see grader/tests/common/mod.rs for the fixture format).
 fn lab1_files(fixture: Option<&str>) -> Vec<(String, Vec<u8>)> {
+    let fixture_dir =
+        fixture.map(|name| kit_root().join(format!("grader/tests/fixtures/lab1/{name}")));
+    let patches: Vec<toml::Value> = fixture_dir
+        .as_ref()
+        .map(|dir| {
+            let text = fs::read_to_string(dir.join("fixture.toml")).unwrap();
+            let parsed: toml::Value = toml::from_str(&text).unwrap();
+            parsed
+                .get("patch")
+                .and_then(|p| p.as_array())
+                .cloned()
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
     EDITABLE
         .iter()
         .map(|file| {
-            let overlay = fixture.map(|name| {
-                kit_root().join(format!(
-                    "grader/tests/fixtures/lab1/{name}/labs/{LAB}/{file}"
-                ))
-            });
+            let overlay = fixture_dir
+                .as_ref()
+                .map(|dir| dir.join(format!("labs/{LAB}/{file}")));
             let source = match overlay {
                 Some(path) if path.is_file() => path,
                 _ => kit_root().join(format!("solutions/{LAB}/{file}")),
             };
-            (file.to_string(), fs::read(source).unwrap())
+            let mut text = fs::read_to_string(source).unwrap();
+            for patch in patches.iter().filter(|p| p["file"].as_str() == Some(*file)) {
+                let (find, replace) = (
+                    patch["find"].as_str().unwrap(),
+                    patch["replace"].as_str().unwrap(),
+                );
+                assert_eq!(
+                    text.matches(find).count(),
+                    1,
+                    "a patch of {file} must match exactly once"
+                );
+                text = text.replacen(find, replace, 1);
+            }
+            (file.to_string(), text.into_bytes())
         })
         .collect()
 }
