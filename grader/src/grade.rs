@@ -131,6 +131,7 @@ impl Grader {
             }
         }
         let mut report = LabReport::new(lab.number, &lab.title, LabStatus::Graded, None, tests);
+        report.flags = built.flags.clone();
         report.violations = built
             .broken
             .iter()
@@ -179,6 +180,17 @@ impl Grader {
             .into_iter()
             .map(|b| (b.violation, b.rule.tests.clone()))
             .collect();
+        let flags = rules::flags(&files, &lab.may_use);
+        let flagged = |built: Built| match built {
+            Built::Failed(mut report) => {
+                report.flags = flags.clone();
+                Built::Failed(report)
+            }
+            Built::Ready(mut ready) => {
+                ready.flags = flags.clone();
+                Built::Ready(ready)
+            }
+        };
 
         progress(&format!("lab {}: building", lab.number));
         // Every slot's lab crate gets the same artifact names in the shared target directory
@@ -193,7 +205,9 @@ impl Grader {
             .build_library(&staged.root, lab, &staged.lab_dir)?
         {
             let tests = none_ran(TestStatus::NotBuilt, "the lab did not compile");
-            return Ok(Built::Failed(not_built(lab, &failure, tests, &broken)));
+            return Ok(flagged(Built::Failed(not_built(
+                lab, &failure, tests, &broken,
+            ))));
         }
         let mut targets = vec![Visibility::Public.target()];
         if with_hidden && lab.has_hidden_tests() {
@@ -206,18 +220,21 @@ impl Grader {
         // The hidden tests' source has served its purpose: a running test cannot read it back.
         let _ = std::fs::remove_file(staged.lab_dir.join("tests").join("hidden.rs"));
         match built {
-            Ok(artifacts) => Ok(Built::Ready(BuiltLab {
+            Ok(artifacts) => Ok(flagged(Built::Ready(BuiltLab {
                 binaries: slot.keep_executables(&artifacts.tests)?,
                 programs: slot.keep_executables(&artifacts.programs)?,
                 lab_dir: staged.lab_dir,
                 broken,
-            })),
+                flags: Vec::new(),
+            }))),
             Err(failure) => {
                 let tests = none_ran(
                     TestStatus::NotBuilt,
                     "the lab's tests did not compile against it",
                 );
-                Ok(Built::Failed(not_built(lab, &failure, tests, &broken)))
+                Ok(flagged(Built::Failed(not_built(
+                    lab, &failure, tests, &broken,
+                ))))
             }
         }
     }
@@ -243,6 +260,8 @@ pub struct BuiltLab {
     pub lab_dir: PathBuf,
     /// Source rules the submission breaks, each with the tests it zeroes (empty: all).
     pub broken: Vec<(Violation, Vec<String>)>,
+    /// Constructs flagged for the instructor (see `rules::flags`).
+    pub flags: Vec<Violation>,
 }
 
 /// The result of [`Grader::build_lab`].

@@ -51,6 +51,8 @@ pub struct Lab {
     pub tests: Vec<RubricEntry>,
     /// Constructs the editable files may not use.
     pub rules: Vec<crate::rules::Rule>,
+    /// Paths this lab needs that the grader would otherwise flag (see `rules::flags`).
+    pub may_use: Vec<String>,
     /// What usually makes a test of this lab time out (a lost wake-up, a blocked executor).
     pub timeout_hint: Option<String>,
 }
@@ -97,6 +99,9 @@ struct LabToml {
     tests: Vec<TestToml>,
     #[serde(default)]
     rules: Vec<crate::rules::Rule>,
+    /// Paths the lab needs that are otherwise flagged for the instructor (`std::fs`...).
+    #[serde(default)]
+    may_use: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -279,6 +284,7 @@ fn load_lab(dir: &Path) -> Result<Lab> {
     }
     Ok(Lab {
         rules: parsed.rules,
+        may_use: parsed.may_use,
         timeout_hint,
         number: parsed.number,
         package: parsed.package,

@@ -24,6 +24,8 @@
 pub mod archive;
 pub mod batch;
 pub mod build;
+pub mod cgroup;
+pub mod classroom;
 pub mod cli;
 pub mod formats;
 pub mod grade;

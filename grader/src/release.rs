@@ -86,6 +86,10 @@ pub fn release(kit: &Kit, out: &Path, git: bool) -> Result<Released> {
     }
     fs::write(out.join("README.md"), student_readme(kit))?;
     files += 1;
+    let workflow = out.join(crate::classroom::WORKFLOW_PATH);
+    fs::create_dir_all(workflow.parent().expect("the workflow path has folders"))?;
+    fs::write(&workflow, crate::classroom::workflow(kit))?;
+    files += 1;
     remove_instructor_docs(out)?;
 
     let needles = leak_needles(kit)?;
@@ -424,7 +428,10 @@ fn student_readme(kit: &Kit) -> String {
          (slow clients, many clients, odd packet boundaries). Passing the public tests is the\n\
          start, not the finish.\n\n\
          Hand in your whole tree (or only its `labs/` folder) as a folder, a `.zip` or a\n\
-         `.tar.gz`, without `target/`. `docs/src/grader.md` explains the grader's statuses.\n"
+         `.tar.gz`, without `target/`. `docs/src/grader.md` explains the grader's statuses.\n\n\
+         If your course uses GitHub Classroom, every push runs the public tests on GitHub\n\
+         (`.github/workflows/classroom.yml`, one step per test, worth its points): the same\n\
+         tests as `cargo run -p grader -- lab N`, so run them here first.\n"
     )
 }
 

@@ -130,6 +130,13 @@ fn render_lab(out: &mut String, lab: &LabReport, color: bool) {
             violation.file, violation.line, violation.rule
         );
     }
+    for flag in &lab.flags {
+        let _ = writeln!(
+            out,
+            "  flagged for your instructor: {}:{}: {}",
+            flag.file, flag.line, flag.rule
+        );
+    }
     let passed = lab
         .tests
         .iter()

@@ -92,6 +92,33 @@ pub fn check<'r>(rules: &'r [Rule], files: &[EditableFile]) -> Vec<Broken<'r>> {
     broken
 }
 
+/// What no lab of the course needs, flagged in editable files for the instructor to read
+/// (starting programs, reading the environment or files, raw memory): a determined student
+/// could use them to reach outside the test, and the sandbox does not forbid them all.
+const FLAGGED_PATHS: &[&str] = &["std::process", "std::env", "std::fs", "std::os", "libc"];
+
+/// Constructs of the flagged kind in `files`, except the paths in `may_use`. They do not
+/// change the score.
+pub fn flags(files: &[EditableFile], may_use: &[String]) -> Vec<Violation> {
+    let advisory = Rule {
+        description: "not needed by this lab: flagged for the instructor to read (the score \
+                      does not change)"
+            .to_string(),
+        files: Vec::new(),
+        forbid: vec![Construct::Unsafe],
+        forbid_paths: FLAGGED_PATHS
+            .iter()
+            .filter(|path| !may_use.iter().any(|allowed| allowed == *path))
+            .map(|path| path.to_string())
+            .collect(),
+        tests: Vec::new(),
+    };
+    check(std::slice::from_ref(&advisory), files)
+        .into_iter()
+        .map(|broken| broken.violation)
+        .collect()
+}
+
 struct Finder<'r> {
     rule: &'r Rule,
     found: Vec<(usize, String)>,

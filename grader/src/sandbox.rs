@@ -31,6 +31,8 @@ const SECRET_FD: i32 = 3;
 const REPLY_FD: i32 = 4;
 use support::grading::{FINISHED_PREFIX, SENTINEL_FDS_ENV};
 
+use crate::cgroup::Caps;
+
 /// How a test process ended, as the grader judges it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -113,6 +115,13 @@ pub fn run_test(
     let secret = fresh_secret()?;
     let (secret_read, secret_write) = pipe()?;
     let (reply_read, reply_write) = pipe()?;
+    // The namespace's relay reports on this pipe how many processes outlived the test.
+    let (leak_read, leak_write) = pipe()?;
+    let isolation = Isolation::detect();
+    let cgroup = Caps::detect().new_test_group();
+    // Without namespaces or a cgroup, a process that left the test's group is found by this
+    // tag in its environment (inherited unless it clears its environment on purpose).
+    let run_tag = fresh_secret()?;
     {
         let mut writer = File::from(secret_write);
         writer.write_all(secret.as_bytes())?;
@@ -133,15 +142,20 @@ pub fn run_test(
         .env("LANG", "C.UTF-8")
         .env("RUST_BACKTRACE", "0")
         .env(SENTINEL_FDS_ENV, format!("{SECRET_FD},{REPLY_FD}"))
+        .env(RUN_TAG_ENV, &run_tag)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let plan = ChildPlan::new(
+    let mut plan = ChildPlan::new(
         secret_read.as_raw_fd(),
         reply_write.as_raw_fd(),
         limit,
-        Isolation::detect(),
+        isolation,
     );
+    plan.leak_fd = leak_write.as_raw_fd();
+    if let Some(group) = &cgroup {
+        plan.cgroup_procs = group.procs_files().to_vec();
+    }
     // SAFETY: only async-signal-safe system calls run between fork and exec (see
     // `ChildPlan::enter`), on descriptors that stay open in the parent until spawn returns,
     // and with every buffer prepared before the fork.
@@ -153,11 +167,13 @@ pub fn run_test(
     let mut child = command.spawn()?;
     drop(secret_read);
     drop(reply_write);
+    drop(leak_write);
     let group = child.id() as libc::pid_t;
 
     let stdout = capture(child.stdout.take(), OUTPUT_CAP);
     let stderr = capture(child.stderr.take(), OUTPUT_CAP);
     let reply = capture(Some(File::from(reply_read)), 4096);
+    let leak_report = capture(Some(File::from(leak_read)), 64);
 
     // Wait for the exit without reaping, so the group id cannot be reused before it is killed.
     let (exited_tx, exited_rx) = mpsc::channel();
@@ -174,6 +190,18 @@ pub fn run_test(
         }
     };
     let duration = started.elapsed();
+    // What still runs now that the test process ended was left behind by it (in namespaces,
+    // init counts those instead: nothing of the test is outside the namespace).
+    let survivors: Vec<libc::pid_t> = if timed_out {
+        Vec::new()
+    } else if let Some(cgroup) = &cgroup {
+        cgroup.members()
+    } else if isolation == Isolation::ProcessGroup {
+        tagged(&run_tag)
+    } else {
+        Vec::new()
+    };
+    let mut leaked = survivors.iter().filter(|pid| **pid != group).count();
     // Whatever the test left behind in its group dies now, before the leader is reaped.
     kill_group(group);
     let status = child.wait()?;
@@ -182,6 +210,34 @@ pub fn run_test(
     let stdout = stdout.recv_timeout(grace).unwrap_or_default();
     let stderr = stderr.recv_timeout(grace).unwrap_or_default();
     let reply = reply.recv_timeout(grace).unwrap_or_default();
+    let leak_report = leak_report.recv_timeout(grace).unwrap_or_default();
+    // Processes that outlived the test: counted by the namespace's init, or found in the
+    // test's cgroup, or by the run tag; all are killed here.
+    leaked += String::from_utf8_lossy(&leak_report.kept)
+        .trim()
+        .parse::<usize>()
+        .unwrap_or(0);
+    // Kill what escaped the group kill: everything still in the test's cgroup, or carrying
+    // its tag.
+    let (mut memory_cap_hit, mut task_cap_hit) = (false, false);
+    if let Some(cgroup) = cgroup {
+        cgroup.kill_members();
+        memory_cap_hit = cgroup.memory_cap_hit();
+        task_cap_hit = cgroup.task_cap_hit();
+        cgroup.remove();
+    } else if isolation == Isolation::ProcessGroup {
+        for pid in tagged(&run_tag) {
+            // SAFETY: sends a signal to a process that carries this test's tag.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+    if timed_out {
+        // The grader killed the test and everything with it: whatever was still running
+        // then is part of the time-out, not something the test left behind.
+        leaked = 0;
+    }
     let confirmed = String::from_utf8_lossy(&reply.kept)
         .lines()
         .any(|line| line.strip_prefix(FINISHED_PREFIX) == Some(secret.as_str()));
@@ -242,12 +298,72 @@ pub fn run_test(
         let why = (code != 101).then(|| format!("the test process exited with status {code}"));
         (Outcome::Failed, why)
     };
+    let (mut outcome, mut note) = (outcome, note);
+    let mut add_note = |extra: String| {
+        note = Some(match note.take() {
+            Some(earlier) => format!("{earlier}; {extra}"),
+            None => extra,
+        });
+    };
+    if memory_cap_hit {
+        add_note(format!(
+            "it went over the memory cap of {} MiB and the kernel killed it",
+            crate::cgroup::MEMORY_CAP_BYTES / (1024 * 1024)
+        ));
+    }
+    if task_cap_hit {
+        add_note(format!(
+            "it tried to run more than {} threads and processes at once, and was refused more",
+            crate::cgroup::TASK_CAP
+        ));
+    }
+    if leaked > 0 {
+        add_note(format!(
+            "it left {leaked} process{} running after it ended (killed by the grader): a test must \
+             not leave anything behind (a child never waited for, a server started with setsid)",
+            if leaked == 1 { "" } else { "es" }
+        ));
+        if outcome == Outcome::Passed {
+            outcome = Outcome::Failed;
+        }
+    }
     Ok(Observation {
         outcome,
         duration,
         output,
         note,
     })
+}
+
+/// The environment variable carrying the per-test tag that finds escaped processes.
+const RUN_TAG_ENV: &str = "LABKIT_RUN_TAG";
+
+/// The processes whose environment carries `tag`.
+fn tagged(tag: &str) -> Vec<libc::pid_t> {
+    let needle = format!("{RUN_TAG_ENV}={tag}\0").into_bytes();
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        let Ok(environment) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environment
+            .windows(needle.len())
+            .any(|w| w == needle.as_slice())
+        {
+            found.push(pid);
+        }
+    }
+    found
 }
 
 /// Everything the child does between fork and exec, prepared before the fork.
@@ -260,6 +376,10 @@ struct ChildPlan {
     isolation: Isolation,
     /// For a user namespace when the grader is not root: "0 <uid> 1" and "0 <gid> 1".
     user_maps: Option<(Vec<u8>, Vec<u8>)>,
+    /// Where the namespace's relay writes how many processes outlived the test (-1: nowhere).
+    leak_fd: i32,
+    /// The test's cgroup, joined before anything else starts (empty: none).
+    cgroup_procs: Vec<std::ffi::CString>,
 }
 
 impl ChildPlan {
@@ -279,6 +399,8 @@ impl ChildPlan {
             cpu_seconds: 4 * limit.as_secs().max(1) + 5,
             isolation,
             user_maps,
+            leak_fd: -1,
+            cgroup_procs: Vec::new(),
         }
     }
 
@@ -289,6 +411,18 @@ impl ChildPlan {
             if libc::setpgid(0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            // Join the test's cgroup first: everything started from here on is capped.
+            for procs in &self.cgroup_procs {
+                if !write_file(procs, b"0") {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            // Out of the way of descriptors 3 and 4 (close-on-exec: the test never has it).
+            let leak_fd = if self.leak_fd >= 0 {
+                libc::fcntl(self.leak_fd, libc::F_DUPFD_CLOEXEC, 10)
+            } else {
+                -1
+            };
             if self.secret_fd >= 0 {
                 // Move both descriptors out of the way first: either may already be 3 or 4.
                 let high_secret = libc::fcntl(self.secret_fd, libc::F_DUPFD_CLOEXEC, 10);
@@ -305,7 +439,7 @@ impl ChildPlan {
             limit(libc::RLIMIT_FSIZE, MAX_FILE_BYTES, MAX_FILE_BYTES);
             limit(libc::RLIMIT_CPU, self.cpu_seconds, self.cpu_seconds + 2);
             if self.isolation == Isolation::Namespaces {
-                self.enter_namespaces()?;
+                self.enter_namespaces(leak_fd)?;
             }
         }
         Ok(())
@@ -315,7 +449,7 @@ impl ChildPlan {
     /// and relays the test's exit status; its child is the namespace's init (PID 1), which
     /// reaps; the grandchild returns to exec the test. When the test ends, init ends, and the
     /// kernel kills whatever else is left in the namespace.
-    unsafe fn enter_namespaces(&self) -> std::io::Result<()> {
+    unsafe fn enter_namespaces(&self, leak_fd: libc::c_int) -> std::io::Result<()> {
         let mut flags = libc::CLONE_NEWPID | libc::CLONE_NEWNET;
         if self.user_maps.is_some() {
             flags |= libc::CLONE_NEWUSER;
@@ -343,15 +477,15 @@ impl ChildPlan {
             return Err(std::io::Error::last_os_error());
         }
         if init > 0 {
-            close_all_but(status_pipe[0]);
-            relay_status(init, status_pipe[0]);
+            close_all_but(&[status_pipe[0], leak_fd]);
+            relay_status(init, status_pipe[0], leak_fd);
         }
         let test = libc::fork();
         if test < 0 {
             libc::_exit(126);
         }
         if test > 0 {
-            close_all_but(status_pipe[1]);
+            close_all_but(&[status_pipe[1]]);
             reap_until(test, status_pipe[1]);
         }
         libc::close(status_pipe[0]);
@@ -397,11 +531,26 @@ unsafe fn loopback_up() -> bool {
     ok
 }
 
-unsafe fn close_all_but(keep: libc::c_int) {
-    if keep > 0 {
-        libc::syscall(libc::SYS_close_range, 0, keep - 1, 0);
+/// Closes every descriptor but those in `keep` (negative entries are ignored).
+unsafe fn close_all_but(keep: &[libc::c_int]) {
+    let mut next: libc::c_int = 0;
+    let mut sorted = [-1; 2];
+    for (slot, fd) in sorted.iter_mut().zip(keep) {
+        *slot = *fd;
     }
-    libc::syscall(libc::SYS_close_range, keep + 1, libc::c_uint::MAX, 0);
+    if sorted[0] > sorted[1] {
+        sorted.swap(0, 1);
+    }
+    for fd in sorted {
+        if fd < 0 {
+            continue;
+        }
+        if fd > next {
+            libc::syscall(libc::SYS_close_range, next, fd - 1, 0);
+        }
+        next = fd + 1;
+    }
+    libc::syscall(libc::SYS_close_range, next, libc::c_uint::MAX, 0);
 }
 
 /// The namespace's init: reaps every process until the test itself ends, then reports its
@@ -411,11 +560,22 @@ unsafe fn reap_until(test: libc::pid_t, report: libc::c_int) -> ! {
         let mut status = 0;
         let reaped = libc::waitpid(-1, &mut status, 0);
         if reaped == test {
-            libc::write(
-                report,
-                (&status as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>(),
-            );
+            // Children that already ended are not leaks; whatever still runs is: kill it all
+            // (every process of the namespace but init) and count it.
+            let mut ended = 0;
+            while libc::waitpid(-1, &mut ended, libc::WNOHANG) > 0 {}
+            libc::kill(-1, libc::SIGKILL);
+            let mut leaked: libc::c_int = 0;
+            loop {
+                let gone = libc::waitpid(-1, &mut ended, 0);
+                if gone > 0 {
+                    leaked += 1;
+                } else if *libc::__errno_location() != libc::EINTR {
+                    break;
+                }
+            }
+            let words = [status, leaked];
+            libc::write(report, words.as_ptr().cast(), std::mem::size_of_val(&words));
             libc::_exit(0);
         }
         if reaped < 0 && *libc::__errno_location() != libc::EINTR {
@@ -426,12 +586,25 @@ unsafe fn reap_until(test: libc::pid_t, report: libc::c_int) -> ! {
 
 /// Outside the namespace: ends the way the test ended, so the grader sees its exit status or
 /// its signal.
-unsafe fn relay_status(init: libc::pid_t, report: libc::c_int) -> ! {
-    let mut status: libc::c_int = 0;
-    let size = std::mem::size_of::<libc::c_int>();
-    let got = libc::read(report, (&mut status as *mut libc::c_int).cast(), size) == size as isize;
+unsafe fn relay_status(init: libc::pid_t, report: libc::c_int, leak_fd: libc::c_int) -> ! {
+    let mut words: [libc::c_int; 2] = [0, 0];
+    let size = std::mem::size_of_val(&words);
+    let got = libc::read(report, words.as_mut_ptr().cast(), size) == size as isize;
     let mut init_status = 0;
     while libc::waitpid(init, &mut init_status, 0) < 0 && *libc::__errno_location() == libc::EINTR {
+    }
+    let [status, leaked] = words;
+    if got && leaked > 0 && leak_fd >= 0 {
+        // A decimal count, written without allocating.
+        let mut digits = [0u8; 12];
+        let mut at = digits.len();
+        let mut rest = leaked;
+        while rest > 0 && at > 0 {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        libc::write(leak_fd, digits[at..].as_ptr().cast(), digits.len() - at);
     }
     let status = if got { status } else { init_status };
     if libc::WIFEXITED(status) {

@@ -81,6 +81,10 @@ pub struct LabReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     pub violations: Vec<Violation>,
+    /// Constructs the lab does not need (`unsafe`, `std::process`, `std::env`, file system),
+    /// flagged for the instructor to read; they do not change the score.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<Violation>,
     pub tests: Vec<TestResult>,
 }
 
@@ -154,6 +158,7 @@ impl LabReport {
             max_score: tests.iter().map(|t| t.max_score).sum(),
             message,
             violations: Vec::new(),
+            flags: Vec::new(),
             tests,
         }
     }

@@ -119,6 +119,21 @@ fn solutions_pass(
         })
         .collect();
     let rules_check = check(lab, "reference solutions obey the source rules", broken);
+    let flagged: Vec<String> = built
+        .flags
+        .iter()
+        .map(|v| {
+            format!(
+                "solutions/{}/{}:{}: {}",
+                lab.dir_name, v.file, v.line, v.rule
+            )
+        })
+        .collect();
+    let flags_check = check(
+        lab,
+        "reference solutions use nothing the grader flags",
+        flagged,
+    );
     let mut listed = BTreeSet::new();
     for binary in built.binaries.values() {
         listed.extend(list_tests(binary)?);
@@ -162,7 +177,7 @@ fn solutions_pass(
         &format!("reference solutions pass all {} tests", results.len()),
         failures,
     );
-    Ok(vec![rules_check, rubric_check, passed])
+    Ok(vec![rules_check, flags_check, rubric_check, passed])
 }
 
 fn stubs_score_zero(

@@ -27,6 +27,8 @@ pub struct ClassSummary {
     pub build_failures: Vec<LabProblem>,
     pub missing: Vec<LabProblem>,
     pub violations: Vec<(String, u32, Violation)>,
+    /// Constructs no lab needs (`unsafe`, `std::process`...), for the instructor to read.
+    pub flags: Vec<(String, u32, Violation)>,
 }
 
 /// One lab across the class.
@@ -122,6 +124,7 @@ pub fn summarise(reports: &[SubmissionReport]) -> ClassSummary {
     let mut build_failures = Vec::new();
     let mut missing = Vec::new();
     let mut violations = Vec::new();
+    let mut flags = Vec::new();
     for report in reports {
         for lab in &report.labs {
             let summary = labs.entry(lab.lab).or_insert_with(|| LabSummary {
@@ -153,6 +156,9 @@ pub fn summarise(reports: &[SubmissionReport]) -> ClassSummary {
             }
             for violation in &lab.violations {
                 violations.push((report.submission.clone(), lab.lab, violation.clone()));
+            }
+            for flag in &lab.flags {
+                flags.push((report.submission.clone(), lab.lab, flag.clone()));
             }
             for test in &lab.tests {
                 let entry = tests
@@ -198,6 +204,7 @@ pub fn summarise(reports: &[SubmissionReport]) -> ClassSummary {
         build_failures,
         missing,
         violations,
+        flags,
     }
 }
 
@@ -301,23 +308,12 @@ pub fn markdown(summary: &ClassSummary) -> String {
     }
     problems_markdown(&mut out, "Build failures", &summary.build_failures);
     problems_markdown(&mut out, "Missing labs", &summary.missing);
-    let _ = writeln!(out, "\n## Rule violations\n");
-    if summary.violations.is_empty() {
-        let _ = writeln!(out, "None.");
-    } else {
-        let _ = writeln!(out, "| student | lab | where | rule |");
-        let _ = writeln!(out, "|---|---:|---|---|");
-        for (student, lab, v) in &summary.violations {
-            let _ = writeln!(
-                out,
-                "| {} | {lab} | `{}:{}` | {} |",
-                inline(student),
-                v.file.replace('`', "'"),
-                v.line,
-                inline(&v.rule)
-            );
-        }
-    }
+    findings_markdown(&mut out, "Rule violations", &summary.violations);
+    findings_markdown(
+        &mut out,
+        "Flagged for reading (no score change)",
+        &summary.flags,
+    );
     out
 }
 
@@ -402,27 +398,57 @@ pub fn html(summary: &ClassSummary) -> String {
 
     problems_html(&mut body, "Build failures", &summary.build_failures);
     problems_html(&mut body, "Missing labs", &summary.missing);
-    let _ = writeln!(body, "<h2>Rule violations</h2>");
-    if summary.violations.is_empty() {
+    findings_html(&mut body, "Rule violations", &summary.violations);
+    findings_html(
+        &mut body,
+        "Flagged for reading (no score change)",
+        &summary.flags,
+    );
+    page("Class summary", &body)
+}
+
+/// A table of source findings (broken rules or flags): student, lab, where, what.
+fn findings_markdown(out: &mut String, title: &str, findings: &[(String, u32, Violation)]) {
+    let _ = writeln!(out, "\n## {title}\n");
+    if findings.is_empty() {
+        let _ = writeln!(out, "None.");
+        return;
+    }
+    let _ = writeln!(out, "| student | lab | where | what |");
+    let _ = writeln!(out, "|---|---:|---|---|");
+    for (student, lab, v) in findings {
+        let _ = writeln!(
+            out,
+            "| {} | {lab} | `{}:{}` | {} |",
+            inline(student),
+            v.file.replace('`', "'"),
+            v.line,
+            inline(&v.rule)
+        );
+    }
+}
+
+fn findings_html(body: &mut String, title: &str, findings: &[(String, u32, Violation)]) {
+    let _ = writeln!(body, "<h2>{}</h2>", escape(title));
+    if findings.is_empty() {
         let _ = writeln!(body, "<p>None.</p>");
-    } else {
+        return;
+    }
+    let _ = writeln!(
+        body,
+        "<table><tr><th>student</th><th>lab</th><th>where</th><th>what</th></tr>"
+    );
+    for (student, lab, v) in findings {
         let _ = writeln!(
             body,
-            "<table><tr><th>student</th><th>lab</th><th>where</th><th>rule</th></tr>"
+            "<tr><td>{}</td><td class=\"num\">{lab}</td><td><code>{}:{}</code></td><td>{}</td></tr>",
+            escape(student),
+            escape(&v.file),
+            v.line,
+            escape(&v.rule)
         );
-        for (student, lab, v) in &summary.violations {
-            let _ = writeln!(
-                body,
-                "<tr><td>{}</td><td class=\"num\">{lab}</td><td><code>{}:{}</code></td><td>{}</td></tr>",
-                escape(student),
-                escape(&v.file),
-                v.line,
-                escape(&v.rule)
-            );
-        }
-        let _ = writeln!(body, "</table>");
     }
-    page("Class summary", &body)
+    let _ = writeln!(body, "</table>");
 }
 
 fn problems_html(body: &mut String, title: &str, problems: &[LabProblem]) {

@@ -137,12 +137,26 @@ fn an_abort_is_a_crash_with_its_signal_named() {
 }
 
 #[test]
-fn a_process_that_leaves_its_group_does_not_outlive_its_test() {
-    if grader::sandbox::Isolation::detect() != grader::sandbox::Isolation::Namespaces {
-        eprintln!("SKIPPED: this machine has no PID namespaces; a setsid process can outlive a process group");
+fn a_process_that_leaves_its_group_does_not_outlive_its_test_and_is_reported() {
+    assert_fixture(1, "escaping-server");
+}
+
+#[test]
+fn a_memory_hog_is_killed_at_the_memory_cap() {
+    if !grader::cgroup::Caps::detect().available() {
+        eprintln!("SKIPPED: this machine gives the grader no writable cgroup, so no memory cap");
         return;
     }
-    assert_fixture(1, "escaping-server");
+    assert_fixture(1, "memory-hog");
+}
+
+#[test]
+fn a_thread_flood_is_stopped_at_the_task_cap() {
+    if !grader::cgroup::Caps::detect().available() {
+        eprintln!("SKIPPED: this machine gives the grader no writable cgroup, so no task cap");
+        return;
+    }
+    assert_fixture(1, "thread-flood");
 }
 
 #[test]

@@ -131,6 +131,7 @@ fn the_release_leaks_nothing_builds_and_runs_lab_1() {
         "labs/lab1-blocking/lab.toml",
         "grader/src/main.rs",
         "docs/src/lab1.md",
+        ".github/workflows/classroom.yml",
     ] {
         assert!(out.join(required).is_file(), "{required} is missing");
     }

@@ -106,6 +106,15 @@ pub fn submission_page(report: &SubmissionReport) -> String {
                 escape(&v.rule)
             );
         }
+        for v in &lab.flags {
+            let _ = writeln!(
+                body,
+                "<p>Flagged for reading: {}:{}: {}</p>",
+                escape(&v.file),
+                v.line,
+                escape(&v.rule)
+            );
+        }
         let _ = writeln!(
             body,
             "<table><tr><th>test</th><th>visibility</th><th>status</th><th>points</th><th>time</th></tr>"

@@ -52,6 +52,22 @@ pub fn feedback(report: &SubmissionReport) -> String {
                 );
             }
         }
+        if !lab.flags.is_empty() {
+            let _ = writeln!(
+                out,
+                "**Flagged for your instructor to read** (the score does not change):\n"
+            );
+            for v in &lab.flags {
+                let _ = writeln!(
+                    out,
+                    "- `{}:{}`: {}",
+                    v.file.replace('`', "'"),
+                    v.line,
+                    inline(&v.rule)
+                );
+            }
+            let _ = writeln!(out);
+        }
         if !lab.violations.is_empty() {
             let _ = writeln!(
                 out,

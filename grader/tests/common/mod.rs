@@ -36,6 +36,10 @@ struct Fixture {
     message_contains: Option<String>,
     /// No test's captured output may be longer than this.
     max_output_bytes: Option<usize>,
+    /// Texts that must each appear in a flag of the report (`std::process`...); without it,
+    /// the report must have no flag.
+    #[serde(default)]
+    flagged: Vec<String>,
     /// Test → text its grader note must contain.
     #[serde(default)]
     note_contains: BTreeMap<String, String>,
@@ -199,6 +203,23 @@ pub fn assert_fixture(lab_number: u32, name: &str) -> LabReport {
                 test.output.len()
             );
         }
+    }
+    let flags: Vec<String> = report
+        .flags
+        .iter()
+        .map(|f| format!("{}:{}: {}", f.file, f.line, f.rule))
+        .collect();
+    if fixture.flagged.is_empty() {
+        assert!(
+            flags.is_empty(),
+            "fixture {name}: nothing may be flagged, but the report flags {flags:?}"
+        );
+    }
+    for text in &fixture.flagged {
+        assert!(
+            flags.iter().any(|f| f.contains(text.as_str())),
+            "fixture {name}: a flag must mention {text:?}; the report flags {flags:?}"
+        );
     }
     for (test, text) in &fixture.note_contains {
         let note = report
