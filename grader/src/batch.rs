@@ -2,9 +2,10 @@
 //! never lost and never redone.
 //!
 //! Each entry of the submissions folder is one student: a folder, a `.zip` or a `.tar.gz`
-//! (the student's id is the entry's name without its extension). Students are graded one at a
-//! time, in the order of their ids; builds therefore run one at a time into the kit's shared
-//! target directory, so dependencies compile once, and `jobs` tests run at once.
+//! (the student's id is the entry's name without its extension). Students are taken in the
+//! order of their ids by two workers: builds run one at a time into the kit's shared target
+//! directory (the build lock), so dependencies compile once, and while one student's tests run
+//! the next student's lab builds. At most `jobs` tests run at once across both workers.
 //!
 //! **Verdict cache.** A lab's verdict is stored under `REPORTS_DIR/.cache/labs/<key>.json`,
 //! where the key is a SHA-256 of the grader (its version and the bytes of its executable), the
@@ -30,6 +31,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
 
 use anyhow::{bail, Context, Result};
@@ -39,7 +42,7 @@ use crate::archive::{self, Kind, Limits};
 use crate::build::Cargo;
 use crate::cli::write_atomically;
 use crate::formats;
-use crate::grade::{selected_tests, Grader, Options};
+use crate::grade::{selected_tests, Grader, Options, TestSlots};
 use crate::kit::{Kit, Lab};
 use crate::report;
 use crate::sandbox::Isolation;
@@ -213,7 +216,7 @@ pub fn run(
     out: &Path,
     labs: &[&Lab],
     options: &BatchOptions,
-    observe: &dyn Fn(Event),
+    observe: &(dyn Fn(Event) + Sync),
 ) -> Result<BatchResult> {
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let _lock = lock(out)?;
@@ -222,37 +225,83 @@ pub fn run(
         total: entries.len(),
         ignored: &ignored,
     });
-    let mut batch = Batch::new(grader, out, labs, options)?;
-    let mut result = BatchResult {
+    let batch = Batch::new(grader, out, labs, options)?;
+    let result = Mutex::new(BatchResult {
         total: entries.len(),
         ..BatchResult::default()
-    };
-    for (index, entry) in entries.iter().enumerate() {
-        observe(Event::Student {
-            index,
-            id: &entry.id,
-        });
-        let step = |message: &str| {
-            observe(Event::Step {
+    });
+    // Two workers: one builds (builds take the build lock one at a time) while the other's
+    // tests run. The next student goes to whichever worker is free.
+    let next = AtomicUsize::new(0);
+    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let work = |worker: usize| {
+        let unpack_dir = batch.unpack_dir.with_extension(format!("w{worker}"));
+        loop {
+            if failure
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_some()
+            {
+                return;
+            }
+            let index = next.fetch_add(1, Ordering::SeqCst);
+            let Some(entry) = entries.get(index) else {
+                return;
+            };
+            observe(Event::Student {
+                index,
                 id: &entry.id,
-                message,
-            })
-        };
-        let outcome = batch.student(entry, &step)?;
-        match outcome {
-            Outcome::Graded { .. } => result.graded += 1,
-            Outcome::Reused { .. } => result.reused += 1,
-            Outcome::Problem { .. } => result.problems += 1,
+            });
+            let step = |message: &str| {
+                observe(Event::Step {
+                    id: &entry.id,
+                    message,
+                })
+            };
+            let outcome = match batch.student(entry, &unpack_dir, &step) {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    failure
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .get_or_insert(error);
+                    return;
+                }
+            };
+            {
+                let mut result = result.lock().unwrap_or_else(PoisonError::into_inner);
+                match outcome {
+                    Outcome::Graded { .. } => result.graded += 1,
+                    Outcome::Reused { .. } => result.reused += 1,
+                    Outcome::Problem { .. } => result.problems += 1,
+                }
+            }
+            observe(Event::Finished {
+                index,
+                id: &entry.id,
+                outcome: &outcome,
+            });
         }
-        observe(Event::Finished {
-            index,
-            id: &entry.id,
-            outcome: &outcome,
-        });
+    };
+    std::thread::scope(|scope| {
+        let second = scope.spawn(|| work(1));
+        work(0);
+        if second.join().is_err() {
+            failure
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_or_insert_with(|| anyhow::anyhow!("a batch worker panicked"));
+        }
+    });
+    for worker in 0..2 {
+        let _ = fs::remove_dir_all(batch.unpack_dir.with_extension(format!("w{worker}")));
+    }
+    if let Some(error) = failure.into_inner().unwrap_or_else(PoisonError::into_inner) {
+        return Err(error);
     }
     observe(Event::ClassReports);
+    let mut result = result.into_inner().unwrap_or_else(PoisonError::into_inner);
     result.in_class_reports = write_class_reports(out)?;
-    let _ = fs::remove_dir_all(&batch.unpack_dir);
     Ok(result)
 }
 
@@ -281,8 +330,10 @@ struct Batch<'g> {
     isolation: String,
     /// The kit's side of each lab's key, by lab number.
     lab_hashes: BTreeMap<u32, String>,
-    /// Where the current archive is unpacked.
+    /// Where archives are unpacked (one folder per worker, named after this one).
     unpack_dir: PathBuf,
+    /// Tests running at once, across both workers.
+    test_slots: Arc<TestSlots>,
 }
 
 /// A student's submission, ready to grade.
@@ -335,13 +386,14 @@ impl<'g> Batch<'g> {
             isolation,
             lab_hashes,
             unpack_dir,
+            test_slots: TestSlots::new(options.jobs),
         })
     }
 
     /// Grades (or reuses) one student and writes their reports.
-    fn student(&mut self, entry: &Entry, step: &dyn Fn(&str)) -> Result<Outcome> {
+    fn student(&self, entry: &Entry, unpack_dir: &Path, step: &dyn Fn(&str)) -> Result<Outcome> {
         let started = Instant::now();
-        let prepared = self.prepare(entry, step);
+        let prepared = self.prepare(entry, unpack_dir, step);
         let submission = match &prepared {
             Prepared::Tree(root) => Some(Submission {
                 id: entry.id.clone(),
@@ -456,7 +508,7 @@ impl<'g> Batch<'g> {
                 .unwrap_or_default()
         ));
         self.write_student(&entry.id, &report)?;
-        let _ = fs::remove_dir_all(&self.unpack_dir);
+        let _ = fs::remove_dir_all(unpack_dir);
         Ok(match problem {
             Some(message) => Outcome::Problem { message },
             None => Outcome::Graded {
@@ -469,7 +521,7 @@ impl<'g> Batch<'g> {
     }
 
     /// Finds the submission's tree: the folder, or the archive unpacked.
-    fn prepare(&self, entry: &Entry, step: &dyn Fn(&str)) -> Prepared {
+    fn prepare(&self, entry: &Entry, unpack_dir: &Path, step: &dyn Fn(&str)) -> Prepared {
         let lab_dirs: Vec<&str> = self.labs.iter().map(|l| l.dir_name.as_str()).collect();
         match entry.form {
             Form::Folder => Prepared::Tree(archive::submission_root(&entry.path, &lab_dirs)),
@@ -483,9 +535,9 @@ impl<'g> Batch<'g> {
             },
             Form::Archive(_) => {
                 step("unpacking");
-                let _ = fs::remove_dir_all(&self.unpack_dir);
-                match archive::extract(&entry.path, &self.unpack_dir, self.options.limits) {
-                    Ok(_) => Prepared::Tree(archive::submission_root(&self.unpack_dir, &lab_dirs)),
+                let _ = fs::remove_dir_all(unpack_dir);
+                match archive::extract(&entry.path, unpack_dir, self.options.limits) {
+                    Ok(_) => Prepared::Tree(archive::submission_root(unpack_dir, &lab_dirs)),
                     Err(rejected) => Prepared::Unreadable {
                         reason: rejected.0,
                         content: content_hash(&entry.path),
@@ -520,6 +572,7 @@ impl<'g> Batch<'g> {
         let options = Options {
             with_hidden: true,
             jobs: self.options.jobs,
+            test_slots: Some(Arc::clone(&self.test_slots)),
         };
         let graded = catch_unwind(AssertUnwindSafe(|| {
             self.grader.grade(submission, &[lab], &options, step)

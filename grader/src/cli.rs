@@ -42,6 +42,16 @@ enum Command {
         /// Tests run at once (default: the number of cores).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Run again on every save of one of the lab's editable files, showing what changed.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Show the hint of a failing test of lab N; asked again, a more specific one.
+    Hint {
+        /// The lab's number.
+        number: u32,
+        /// The test (default: the first test that failed in your last `grader lab N`).
+        test: Option<String>,
     },
     /// Grade a submission (public and hidden tests): a student tree, an archive of one, this
     /// checkout, or a folder of many submissions (one sub-folder, .zip or .tar.gz per student).
@@ -87,6 +97,16 @@ enum Command {
         #[arg(long, value_name = "FILE.zip")]
         out: PathBuf,
     },
+    /// Measure the labs' concurrency models: your servers of labs 1, 2 and 5 under 100, 500
+    /// and 1000 idle clients and an echo load, and your lab 6 executor against tokio.
+    Bench {
+        /// Measure the reference solutions instead of this checkout.
+        #[arg(long)]
+        solutions: bool,
+        /// Also write the table (bench.md, bench.json) and the chart (bench.svg) into DIR.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Check the kit: solutions score full marks, stubs zero, rubrics match the tests.
     Selfcheck {
         /// Tests run at once (default: the number of cores).
@@ -123,6 +143,7 @@ pub fn run(cli: Cli) -> Result<bool> {
             number,
             format,
             jobs,
+            watch,
         } => {
             let lab = kit.lab(number).map_err(|e| usage(e.to_string()))?.clone();
             let grader = Grader::new(kit);
@@ -130,12 +151,45 @@ pub fn run(cli: Cli) -> Result<bool> {
             let options = Options {
                 with_hidden: false,
                 jobs: jobs_or_default(jobs),
+                test_slots: None,
             };
-            let report = grader.grade(&submission, &[&lab], &options, &progress)?;
-            if let Some(lab_report) = report.labs.first() {
-                State::record(&grader.kit.root, lab_report);
+            let run = || -> Result<crate::score::SubmissionReport> {
+                let report = grader.grade(&submission, &[&lab], &options, &progress)?;
+                if let Some(lab_report) = report.labs.first() {
+                    State::record(&grader.kit.root, lab_report);
+                }
+                Ok(report)
+            };
+            if !watch {
+                print!("{}", render(&run()?, format));
+                return Ok(true);
             }
-            print!("{}", render(&report, format));
+            let lab_dir = grader.kit.root.join("labs").join(&lab.dir_name);
+            let whole = std::cell::RefCell::new(None);
+            crate::watch::watch(
+                &lab_dir,
+                &lab,
+                &|| {
+                    let report = run()?;
+                    let lab_report = report.labs.first().cloned().context("no lab report")?;
+                    *whole.borrow_mut() = Some(report);
+                    Ok(lab_report)
+                },
+                &|_| {
+                    if let Some(report) = whole.borrow().as_ref() {
+                        print!("{}", render(report, format));
+                    }
+                },
+            )?;
+            Ok(true)
+        }
+        Command::Hint { number, test } => {
+            let lab = kit.lab(number).map_err(|e| usage(e.to_string()))?;
+            match crate::hint::show(&kit, lab, test.as_deref())? {
+                crate::hint::HintOutcome::Shown(text) => print!("{text}"),
+                crate::hint::HintOutcome::Nothing(text) => println!("{text}"),
+                crate::hint::HintOutcome::UnknownTest(text) => return Err(usage(text)),
+            }
             Ok(true)
         }
         Command::Grade {
@@ -201,6 +255,7 @@ pub fn run(cli: Cli) -> Result<bool> {
             let options = Options {
                 with_hidden: true,
                 jobs: jobs_or_default(jobs),
+                test_slots: None,
             };
             let report = grader.grade(&submission, &selected, &options, &progress)?;
             let rendered = match (format, &out) {
@@ -243,6 +298,7 @@ pub fn run(cli: Cli) -> Result<bool> {
             );
             Ok(true)
         }
+        Command::Bench { solutions, out } => crate::bench::command(&kit, solutions, out.as_deref()),
         Command::Selfcheck { jobs } => {
             let grader = Grader::new(kit);
             let checks = selfcheck::run(&grader, jobs_or_default(jobs), &progress)?;
@@ -271,24 +327,58 @@ pub fn run(cli: Cli) -> Result<bool> {
 
 fn list(kit: &Kit) {
     let state = State::load(&kit.root);
+    let width = kit.labs.iter().map(|l| l.title.len()).max().unwrap_or(5);
     println!(
-        "{:<4} {:<58} {:>7} {:>13}",
-        "lab", "title", "points", "your score"
+        "{:<4} {:<width$} {:>13}  progress",
+        "lab", "title", "public score"
     );
+    let (mut earned, mut available) = (0.0, 0.0);
     for lab in &kit.labs {
-        let score = state
-            .score(lab.number)
-            .map(|(score, max)| format!("{} / {}", points(score), points(max)))
-            .unwrap_or_else(|| "not run".into());
+        let max = lab.max_points(false);
+        available += max;
+        let (score, bar) = match state.score(lab.number) {
+            Some((score, _)) => {
+                earned += score;
+                (
+                    format!("{} / {}", points(score), points(max)),
+                    progress_bar(score, max),
+                )
+            }
+            None => (format!("- / {}", points(max)), "not run yet".to_string()),
+        };
         println!(
-            "{:<4} {:<58} {:>7} {:>13}",
-            lab.number,
-            lab.title,
-            points(lab.max_points(false)),
-            score
+            "{:<4} {:<width$} {:>13}  {bar}",
+            lab.number, lab.title, score
         );
     }
-    println!("\nRun `cargo run -p grader -- lab N` (or `just lab N`) to test lab N.");
+    println!(
+        "\n{:<4} {:<width$} {:>13}  {}",
+        "",
+        "all labs",
+        format!("{} / {}", points(earned), points(available)),
+        progress_bar(earned, available)
+    );
+    println!(
+        "\nRun `cargo run -p grader -- lab N` (or `just lab N`) to test lab N, \
+         `cargo run -p grader -- hint N` for a hint."
+    );
+}
+
+/// `[#######.............]  35%`: plain characters, readable in a pipe.
+fn progress_bar(earned: f64, available: f64) -> String {
+    const WIDTH: usize = 20;
+    let fraction = if available > 0.0 {
+        (earned / available).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let filled = (fraction * WIDTH as f64).round() as usize;
+    format!(
+        "[{}{}] {:>3.0}%",
+        "#".repeat(filled),
+        ".".repeat(WIDTH - filled),
+        fraction * 100.0
+    )
 }
 
 fn select_labs<'k>(kit: &'k Kit, numbers: &[u32]) -> Result<Vec<&'k Lab>> {
@@ -363,17 +453,16 @@ fn grade_batch(
 struct BatchDisplay {
     bar: Option<indicatif::ProgressBar>,
     started: std::time::Instant,
-    state: std::cell::RefCell<DisplayState>,
+    state: std::sync::Mutex<DisplayState>,
 }
 
 #[derive(Default)]
 struct DisplayState {
     total: usize,
     done: usize,
-    /// Seconds spent on students that were graded (not reused): the ETA's basis.
-    graded_seconds: f64,
+    /// Students graded (not reused) so far: with the elapsed time, the ETA's basis (two
+    /// students are graded at once, so their own durations would overstate it).
     graded: usize,
-    student_started: Option<std::time::Instant>,
 }
 
 impl BatchDisplay {
@@ -397,12 +486,13 @@ impl BatchDisplay {
         }
     }
 
-    fn eta(state: &DisplayState) -> String {
+    fn eta(&self, state: &DisplayState) -> String {
         if state.graded == 0 {
             return "?".into();
         }
         let left = state.total.saturating_sub(state.done) as f64;
-        let seconds = (state.graded_seconds / state.graded as f64 * left).round() as u64;
+        let per_student = self.started.elapsed().as_secs_f64() / state.graded as f64;
+        let seconds = (per_student * left).round() as u64;
         humantime::format_duration(std::time::Duration::from_secs(seconds)).to_string()
     }
 
@@ -414,7 +504,10 @@ impl BatchDisplay {
     }
 
     fn show(&self, event: Event) {
-        let mut state = self.state.borrow_mut();
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match event {
             Event::Started { total, ignored } => {
                 state.total = total;
@@ -430,13 +523,10 @@ impl BatchDisplay {
                     ));
                 }
             }
-            Event::Student { index, id } => {
-                state.student_started = Some(std::time::Instant::now());
-                match &self.bar {
-                    Some(bar) => bar.set_message(id.to_string()),
-                    None => eprintln!("grader: [{}/{}] {id}", index + 1, state.total),
-                }
-            }
+            Event::Student { index, id } => match &self.bar {
+                Some(bar) => bar.set_message(id.to_string()),
+                None => eprintln!("grader: [{}/{}] {id}", index + 1, state.total),
+            },
             Event::Step { id, message } => match &self.bar {
                 Some(bar) => bar.set_message(format!("{id}: {message}")),
                 None => eprintln!("grader:     {id}: {message}"),
@@ -451,7 +541,6 @@ impl BatchDisplay {
                         from_cache,
                     } => {
                         state.graded += 1;
-                        state.graded_seconds += seconds;
                         format!(
                             "{}/{} in {seconds:.1}s{}",
                             points(*score),
@@ -472,7 +561,7 @@ impl BatchDisplay {
                         format!("problem: {}", message.lines().next().unwrap_or(""))
                     }
                 };
-                let eta = Self::eta(&state);
+                let eta = self.eta(&state);
                 let (done, total) = (state.done, state.total);
                 drop(state);
                 match &self.bar {

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, SystemTime};
 
@@ -25,6 +25,48 @@ pub struct Options {
     pub with_hidden: bool,
     /// How many tests run at once.
     pub jobs: usize,
+    /// Shared with other gradings running at the same time (a batch overlaps one student's
+    /// build with the previous student's tests): then at most this many tests run at once
+    /// across all of them.
+    pub test_slots: Option<Arc<TestSlots>>,
+}
+
+/// A counting semaphore of test processes, shared by gradings that run at the same time.
+#[derive(Debug)]
+pub struct TestSlots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl TestSlots {
+    pub fn new(slots: usize) -> Arc<TestSlots> {
+        Arc::new(TestSlots {
+            free: Mutex::new(slots.max(1)),
+            freed: Condvar::new(),
+        })
+    }
+
+    /// Waits for a free slot; it is given back when the guard drops.
+    fn take(self: &Arc<TestSlots>) -> TestSlot {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        while *free == 0 {
+            free = self
+                .freed
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        TestSlot(Arc::clone(self))
+    }
+}
+
+struct TestSlot(Arc<TestSlots>);
+
+impl Drop for TestSlot {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 /// The grader's tools, set up once per run: cargo, the toolchain's name.
@@ -105,7 +147,14 @@ impl Grader {
             lab.number,
             runnable.len()
         ));
-        let mut ran = run_all(&runnable, &built.binaries, &built.lab_dir, options.jobs).into_iter();
+        let mut ran = run_all(
+            &runnable,
+            &built.binaries,
+            &built.lab_dir,
+            options.jobs,
+            options.test_slots.as_ref(),
+        )
+        .into_iter();
         let tests = entries
             .iter()
             .map(|entry| match zeroed(entry) {
@@ -246,7 +295,7 @@ impl Grader {
         entries: &[&RubricEntry],
         jobs: usize,
     ) -> Vec<TestResult> {
-        run_all(entries, &built.binaries, &built.lab_dir, jobs)
+        run_all(entries, &built.binaries, &built.lab_dir, jobs, None)
     }
 }
 
@@ -313,6 +362,7 @@ fn run_all(
     binaries: &TestBinaries,
     cwd: &std::path::Path,
     jobs: usize,
+    shared: Option<&Arc<TestSlots>>,
 ) -> Vec<TestResult> {
     /// A test waiting to run: its place in the report, its rubric entry and its executable.
     type Job = (usize, RubricEntry, Option<PathBuf>);
@@ -334,7 +384,9 @@ fn run_all(
         .map(|_| {
             let (queue, results, cwd) =
                 (Arc::clone(&queue), Arc::clone(&results), cwd.to_path_buf());
+            let shared = shared.cloned();
             thread::spawn(move || loop {
+                let _slot = shared.as_ref().map(TestSlots::take);
                 let Some((index, entry, binary)) = queue.lock().unwrap().pop_front() else {
                     return;
                 };

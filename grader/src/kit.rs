@@ -33,6 +33,10 @@ pub struct RubricEntry {
     pub points: f64,
     pub timeout_s: u64,
     pub hint: String,
+    /// More specific hints, in order, after `hint`.
+    pub more_hints: Vec<String>,
+    /// The concept a failure points to, and what to revisit: ("lost wake-up", "...").
+    pub concept: Option<(String, String)>,
     pub visibility: Visibility,
 }
 
@@ -102,6 +106,9 @@ struct LabToml {
     /// Paths the lab needs that are otherwise flagged for the instructor (`std::fs`...).
     #[serde(default)]
     may_use: Vec<String>,
+    /// Lecture concepts that failures point to: name → what to revisit.
+    #[serde(default)]
+    concepts: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -141,6 +148,12 @@ struct TestToml {
     points: f64,
     timeout_s: Option<u64>,
     hint: String,
+    /// More specific hints, revealed one at a time by `grader hint N TEST`.
+    #[serde(default)]
+    more_hints: Vec<String>,
+    /// The lecture concept a failure of this test points to (a key of `[concepts]`).
+    #[serde(default)]
+    concept: Option<String>,
 }
 
 impl Kit {
@@ -254,14 +267,19 @@ fn load_lab(dir: &Path) -> Result<Lab> {
     }
     let timeout = parsed.defaults.timeout_s;
     let timeout_hint = parsed.defaults.timeout_hint.clone();
-    let mut tests = entries(parsed.tests, timeout, Visibility::Public);
+    let concepts = parsed.concepts.clone();
+    let mut tests = entries(parsed.tests, timeout, Visibility::Public, &concepts)
+        .with_context(|| format!("in {}", manifest.display()))?;
     let rubric = dir.join("hidden").join("rubric.toml");
     if rubric.is_file() {
         let text =
             fs::read_to_string(&rubric).with_context(|| format!("reading {}", rubric.display()))?;
         let hidden: RubricToml = toml::from_str(&text)
             .with_context(|| format!("{} is not a valid rubric", rubric.display()))?;
-        tests.extend(entries(hidden.tests, timeout, Visibility::Hidden));
+        tests.extend(
+            entries(hidden.tests, timeout, Visibility::Hidden, &concepts)
+                .with_context(|| format!("in {}", rubric.display()))?,
+        );
     }
     let mut names: Vec<&str> = tests.iter().map(|t| t.name.as_str()).collect();
     names.sort_unstable();
@@ -295,15 +313,36 @@ fn load_lab(dir: &Path) -> Result<Lab> {
     })
 }
 
-fn entries(tests: Vec<TestToml>, default_timeout: u64, visibility: Visibility) -> Vec<RubricEntry> {
+fn entries(
+    tests: Vec<TestToml>,
+    default_timeout: u64,
+    visibility: Visibility,
+    concepts: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<RubricEntry>> {
     tests
         .into_iter()
-        .map(|t| RubricEntry {
-            name: t.name,
-            points: t.points,
-            timeout_s: t.timeout_s.unwrap_or(default_timeout),
-            hint: t.hint,
-            visibility,
+        .map(|t| {
+            let concept = match t.concept {
+                None => None,
+                Some(name) => match concepts.get(&name) {
+                    Some(text) => Some((name, text.clone())),
+                    None => bail!(
+                        "test {} names concept {name:?}, which lab.toml's [concepts] does not \
+                         define (it has: {})",
+                        t.name,
+                        concepts.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                },
+            };
+            Ok(RubricEntry {
+                name: t.name,
+                points: t.points,
+                timeout_s: t.timeout_s.unwrap_or(default_timeout),
+                hint: t.hint,
+                more_hints: t.more_hints,
+                concept,
+                visibility,
+            })
         })
         .collect()
 }

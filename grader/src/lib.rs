@@ -23,6 +23,7 @@
 
 pub mod archive;
 pub mod batch;
+pub mod bench;
 pub mod build;
 pub mod cgroup;
 pub mod classroom;
@@ -30,6 +31,7 @@ pub mod cli;
 pub mod formats;
 pub mod grade;
 pub mod gradescope;
+pub mod hint;
 pub mod kit;
 pub mod release;
 pub mod report;
@@ -41,3 +43,4 @@ pub mod stage;
 pub mod state;
 pub mod submission;
 pub mod summary;
+pub mod watch;

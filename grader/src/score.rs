@@ -101,6 +101,14 @@ pub struct SubmissionReport {
     pub labs: Vec<LabReport>,
 }
 
+/// The first hint, followed by the lecture concept that a failure points to.
+pub fn hint_with_concept(entry: &RubricEntry) -> String {
+    match &entry.concept {
+        Some((name, text)) => format!("{} Concept to revisit: {name}. {text}", entry.hint),
+        None => entry.hint.clone(),
+    }
+}
+
 /// Scores an observed test run with its rubric entry.
 pub fn judge(entry: &RubricEntry, observation: &Observation) -> TestResult {
     let status = match observation.outcome {
@@ -121,7 +129,7 @@ pub fn judge(entry: &RubricEntry, observation: &Observation) -> TestResult {
         max_score: entry.points,
         duration_ms: observation.duration.as_millis() as u64,
         output: observation.output.clone(),
-        hint: entry.hint.clone(),
+        hint: hint_with_concept(entry),
         note: observation.note.clone(),
     }
 }
@@ -175,6 +183,8 @@ mod tests {
             points: 2.0,
             timeout_s: 10,
             hint: "answer PING".into(),
+            more_hints: vec![],
+            concept: None,
             visibility: Visibility::Hidden,
         }
     }

@@ -191,6 +191,7 @@ fn stubs_score_zero(
     let options = Options {
         with_hidden: true,
         jobs,
+        test_slots: None,
     };
     let report = grader.grade(&stubs, &[lab], &options, progress)?;
     let lab_report = &report.labs[0];

@@ -1,5 +1,6 @@
-//! The student's progress: the last public score of each lab on this checkout, kept in a small
-//! git-ignored file at the kit's root so that `grader list` can show it.
+//! The student's progress: the last public score of each lab on this checkout, the tests that
+//! failed then, and how many hints of each test were revealed, kept in a small git-ignored file
+//! at the kit's root for `grader list` and `grader hint`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,12 +14,19 @@ const FILE: &str = ".labkit-state.json";
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct State {
     labs: BTreeMap<u32, LabScore>,
+    /// "lab/test" → how many of its hints `grader hint` has shown.
+    #[serde(default)]
+    hints_shown: BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 struct LabScore {
     score: f64,
     max_score: f64,
+    /// The tests that did not pass in that run, in the rubric's order (`None` in a state
+    /// file written before the grader recorded them).
+    #[serde(default)]
+    failing: Option<Vec<String>>,
 }
 
 impl State {
@@ -38,11 +46,43 @@ impl State {
             LabScore {
                 score: lab.score,
                 max_score: lab.max_score,
+                failing: Some(
+                    lab.tests
+                        .iter()
+                        .filter(|t| t.status != crate::score::TestStatus::Passed)
+                        .map(|t| t.name.clone())
+                        .collect(),
+                ),
             },
         );
-        if let Ok(text) = serde_json::to_string_pretty(&state) {
+        state.save(kit_root);
+    }
+
+    /// Failing to save is not worth failing the command for.
+    fn save(&self, kit_root: &Path) {
+        if let Ok(text) = serde_json::to_string_pretty(self) {
             let _ = crate::cli::write_atomically(&path(kit_root), &text);
         }
+    }
+
+    /// The tests of a lab that did not pass in its last run (`None`: never run).
+    pub fn failing(&self, lab: u32) -> Option<&[String]> {
+        self.labs.get(&lab)?.failing.as_deref()
+    }
+
+    /// How many hints of a test were shown so far.
+    pub fn hints_shown(&self, lab: u32, test: &str) -> usize {
+        self.hints_shown
+            .get(&format!("{lab}/{test}"))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Records that `shown` hints of a test have now been shown, and saves.
+    pub fn record_hints_shown(kit_root: &Path, lab: u32, test: &str, shown: usize) {
+        let mut state = State::load(kit_root);
+        state.hints_shown.insert(format!("{lab}/{test}"), shown);
+        state.save(kit_root);
     }
 
     /// The last public score of a lab: (earned, available).

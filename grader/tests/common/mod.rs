@@ -171,6 +171,7 @@ fn grade_fixture_now(lab_number: u32, name: &str) -> (Fixture, LabReport) {
     let options = Options {
         with_hidden: true,
         jobs: 2,
+        test_slots: None,
     };
     let report = grader
         .grade(&submission, &[&lab], &options, &|_| {})
