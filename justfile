@@ -9,9 +9,21 @@ default:
 lab N:
     cargo run -q -p grader -- lab {{N}}
 
+# Re-run lab N's public tests on every save of one of its files (Ctrl-C to stop).
+watch N:
+    cargo run -q -p grader -- lab {{N}} --watch
+
+# The hint of your first failing test of lab N, or of TEST; again for a more specific one.
+hint N *TEST:
+    cargo run -q -p grader -- hint {{N}} {{TEST}}
+
 # List the labs, their points and your last public score.
 list:
     cargo run -q -p grader -- list
+
+# Measure your servers and executor (threads, memory, throughput); ARGS: --solutions, --out DIR.
+bench *ARGS:
+    cargo run -q --release -p grader -- bench {{ARGS}}
 
 # Run the kit's own tests (the grader, the support crate, the self-check).
 test:

@@ -82,6 +82,17 @@ impl Cargo {
         }
     }
 
+    /// `cargo test -p <lab>` in a staged tree, as the grader builds (same target directory,
+    /// environment, lock file): the baseline the grading-throughput benchmark compares with.
+    pub fn plain_test(&self, root: &Path, lab: &Lab) -> Command {
+        let mut command = self.command(root);
+        command.args(["test", "-q", "-p", &lab.package, "--locked"]);
+        if self.offline {
+            command.arg("--offline");
+        }
+        command
+    }
+
     fn command(&self, dir: &Path) -> Command {
         let mut command = Command::new(&self.program);
         command

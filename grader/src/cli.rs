@@ -106,6 +106,24 @@ enum Command {
         /// Also write the table (bench.md, bench.json) and the chart (bench.svg) into DIR.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Measure the grader instead: grade --copies copies of lab --lab's solution as a
+        /// batch, and compare with plain `cargo test` on the same code.
+        #[arg(long)]
+        grading: bool,
+        /// With --grading: the lab.
+        #[arg(
+            long = "lab",
+            value_name = "N",
+            default_value_t = 1,
+            requires = "grading"
+        )]
+        lab: u32,
+        /// With --grading: how many copies.
+        #[arg(long, default_value_t = 10, requires = "grading")]
+        copies: usize,
+        /// With --grading: tests run at once (default: the number of cores).
+        #[arg(long, requires = "grading")]
+        jobs: Option<usize>,
     },
     /// Check the kit: solutions score full marks, stubs zero, rubrics match the tests.
     Selfcheck {
@@ -298,7 +316,35 @@ pub fn run(cli: Cli) -> Result<bool> {
             );
             Ok(true)
         }
-        Command::Bench { solutions, out } => crate::bench::command(&kit, solutions, out.as_deref()),
+        Command::Bench {
+            grading: true,
+            lab,
+            copies,
+            jobs,
+            out,
+            ..
+        } => {
+            let lab = kit.lab(lab).map_err(|e| usage(e.to_string()))?.clone();
+            eprintln!(
+                "grader: grading {copies} copies of lab {}'s solution three times, then cargo test",
+                lab.number
+            );
+            let measured = crate::throughput::measure(&kit, &lab, copies, jobs_or_default(jobs))?;
+            let table = measured.table();
+            print!("{table}");
+            if let Some(out) = out {
+                std::fs::create_dir_all(&out)?;
+                write_atomically(&out.join("grading.txt"), &table)?;
+                write_atomically(
+                    &out.join("grading.json"),
+                    &(serde_json::to_string_pretty(&measured)? + "\n"),
+                )?;
+            }
+            Ok(true)
+        }
+        Command::Bench { solutions, out, .. } => {
+            crate::bench::command(&kit, solutions, out.as_deref())
+        }
         Command::Selfcheck { jobs } => {
             let grader = Grader::new(kit);
             let checks = selfcheck::run(&grader, jobs_or_default(jobs), &progress)?;

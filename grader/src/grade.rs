@@ -87,6 +87,11 @@ impl Grader {
         }
     }
 
+    /// The cargo that builds the labs.
+    pub fn cargo(&self) -> &Cargo {
+        &self.cargo
+    }
+
     /// `rustc --version` of the toolchain that builds the labs.
     pub fn toolchain(&self) -> &str {
         &self.toolchain

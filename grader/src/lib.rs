@@ -43,4 +43,5 @@ pub mod stage;
 pub mod state;
 pub mod submission;
 pub mod summary;
+pub mod throughput;
 pub mod watch;
