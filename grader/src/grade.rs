@@ -155,7 +155,7 @@ impl Grader {
         let mut ran = run_all(
             &runnable,
             &built.binaries,
-            &built.lab_dir,
+            &built.run_dir,
             options.jobs,
             options.test_slots.as_ref(),
         )
@@ -247,13 +247,13 @@ impl Grader {
         };
 
         progress(&format!("lab {}: building", lab.number));
-        // Every slot's lab crate gets the same artifact names in the shared target directory
-        // (cargo names a workspace member by its path inside the workspace). So one grader
-        // stages and builds at a time: staged files are then always newer than the last
-        // build's outputs, whoever made them, and cargo can never take another submission's
-        // binary for fresh. The executables are copied out before the next build may start.
-        let _building = stage::BuildLock::acquire(&self.kit)?;
-        let staged = stage::stage(&self.kit, lab, &files, slot)?;
+        // Every submission is built in one tree, into one target directory, by one grader at
+        // a time: staged files are then always newer than the last build's outputs, whoever
+        // made them, so cargo can never take another submission's binary for fresh, and the
+        // shared dependencies are never rebuilt. The executables are copied into this
+        // grader's slot before the next build may start; the tests run there.
+        let building = stage::BuildLock::acquire(&self.kit)?;
+        let staged = stage::stage(&self.kit, lab, &files, &building)?;
         if let Err(failure) = self
             .cargo
             .build_library(&staged.root, lab, &staged.lab_dir)?
@@ -277,6 +277,7 @@ impl Grader {
             Ok(artifacts) => Ok(flagged(Built::Ready(BuiltLab {
                 binaries: slot.keep_executables(&artifacts.tests)?,
                 programs: slot.keep_executables(&artifacts.programs)?,
+                run_dir: slot.run_dir()?,
                 lab_dir: staged.lab_dir,
                 broken,
                 flags: Vec::new(),
@@ -300,7 +301,7 @@ impl Grader {
         entries: &[&RubricEntry],
         jobs: usize,
     ) -> Vec<TestResult> {
-        run_all(entries, &built.binaries, &built.lab_dir, jobs, None)
+        run_all(entries, &built.binaries, &built.run_dir, jobs, None)
     }
 }
 
@@ -310,8 +311,11 @@ pub struct BuiltLab {
     pub binaries: TestBinaries,
     /// The lab's provided programs (the server launcher) by name.
     pub programs: std::collections::BTreeMap<String, PathBuf>,
-    /// The staged lab folder; tests run with it as their working directory.
+    /// The staged lab folder in the shared build tree: valid only until the next build (hold
+    /// the build lock to build in it again).
     pub lab_dir: PathBuf,
+    /// The empty folder of this grader's slot that tests run in.
+    pub run_dir: PathBuf,
     /// Source rules the submission breaks, each with the tests it zeroes (empty: all).
     pub broken: Vec<(Violation, Vec<String>)>,
     /// Constructs flagged for the instructor (see `rules::flags`).

@@ -153,6 +153,17 @@ pub fn run_test(
         isolation,
     );
     plan.leak_fd = leak_write.as_raw_fd();
+    plan.run_as = unprivileged_user(binary, cwd);
+    if let Some((uid, gid)) = plan.run_as {
+        // The harness opens its descriptors by path (/dev/fd/3): the pipes must be the test
+        // user's for that to be allowed.
+        for fd in [secret_read.as_raw_fd(), reply_write.as_raw_fd()] {
+            // SAFETY: changes the owner of a pipe this function created and owns.
+            if unsafe { libc::fchown(fd, uid, gid) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+    }
     if let Some(group) = &cgroup {
         plan.cgroup_procs = group.procs_files().to_vec();
     }
@@ -335,6 +346,27 @@ pub fn run_test(
     })
 }
 
+/// `nobody`, when the grader runs as root and that user can reach the test executable and its
+/// working directory (every folder above them open to others). `LABKIT_TEST_USER=grader` keeps
+/// the grader's own user.
+fn unprivileged_user(binary: &Path, cwd: &Path) -> Option<(libc::uid_t, libc::gid_t)> {
+    // SAFETY: getuid cannot fail.
+    let root = unsafe { libc::getuid() } == 0;
+    if !root || std::env::var("LABKIT_TEST_USER").as_deref() == Ok("grader") {
+        return None;
+    }
+    let reachable = |path: &Path| {
+        use std::os::unix::fs::PermissionsExt;
+        path.ancestors()
+            .skip(1)
+            .all(|dir| std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o001 != 0))
+    };
+    (reachable(binary) && reachable(&cwd.join("."))).then_some((NOBODY, NOBODY))
+}
+
+/// The conventional unprivileged user and group.
+const NOBODY: libc::uid_t = 65534;
+
 /// The environment variable carrying the per-test tag that finds escaped processes.
 const RUN_TAG_ENV: &str = "LABKIT_RUN_TAG";
 
@@ -380,6 +412,9 @@ struct ChildPlan {
     leak_fd: i32,
     /// The test's cgroup, joined before anything else starts (empty: none).
     cgroup_procs: Vec<std::ffi::CString>,
+    /// The unprivileged user and group the test runs as, when the grader runs as root: the
+    /// test then cannot write the grader's files (another submission's build tree, reports).
+    run_as: Option<(libc::uid_t, libc::gid_t)>,
 }
 
 impl ChildPlan {
@@ -401,6 +436,7 @@ impl ChildPlan {
             user_maps,
             leak_fd: -1,
             cgroup_procs: Vec::new(),
+            run_as: None,
         }
     }
 
@@ -441,6 +477,16 @@ impl ChildPlan {
             if self.isolation == Isolation::Namespaces {
                 self.enter_namespaces(leak_fd)?;
             }
+            // Last, in the test's own process: no way back to the grader's privileges.
+            if let Some((uid, gid)) = self.run_as {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(gid) != 0
+                    || libc::setuid(uid) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
         }
         Ok(())
     }

@@ -64,6 +64,20 @@ impl Slot {
 }
 
 impl Slot {
+    /// An empty folder of the slot for running tests in (their working and home directory);
+    /// writable by the unprivileged user tests run as when the grader is root.
+    pub fn run_dir(&self) -> Result<PathBuf> {
+        let run = self.dir.join("run");
+        if run.exists() {
+            fs::remove_dir_all(&run).with_context(|| format!("clearing {}", run.display()))?;
+        }
+        fs::create_dir_all(&run).with_context(|| format!("creating {}", run.display()))?;
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&run, fs::Permissions::from_mode(0o777))
+            .with_context(|| format!("opening {} to the tests", run.display()))?;
+        Ok(run)
+    }
+
     /// Copies built executables into the slot, so that the next build (by any grader) cannot
     /// replace them while their tests run. Returns the copies by name.
     pub fn keep_executables(
@@ -103,7 +117,7 @@ impl BuildLock {
     }
 }
 
-/// A lab staged in a slot, ready to build.
+/// A lab staged in the build tree, ready to build.
 pub struct Staged {
     /// The root of the staged workspace.
     pub root: PathBuf,
@@ -111,9 +125,22 @@ pub struct Staged {
     pub lab_dir: PathBuf,
 }
 
-/// Copies the kit into the slot (without any lab's hidden tests) and overlays `files`.
-pub fn stage(kit: &Kit, lab: &Lab, files: &[EditableFile], slot: &Slot) -> Result<Staged> {
-    let root = slot.dir.join("kit");
+/// The one tree every build happens in. Cargo fingerprints a workspace member by its path, so
+/// building each submission at the same path lets it reuse the shared dependencies' outputs
+/// (the support crate, tokio...) instead of rebuilding them whenever the path changes.
+pub fn build_tree(kit: &Kit) -> PathBuf {
+    work_dir(kit).join("build").join("kit")
+}
+
+/// Copies the kit into the build tree (without any lab's hidden tests) and overlays `files`.
+/// Holding the build lock is the proof that no other grader uses the tree.
+pub fn stage(
+    kit: &Kit,
+    lab: &Lab,
+    files: &[EditableFile],
+    _building: &BuildLock,
+) -> Result<Staged> {
+    let root = build_tree(kit);
     if root.exists() {
         fs::remove_dir_all(&root).with_context(|| format!("clearing {}", root.display()))?;
     }

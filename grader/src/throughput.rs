@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::batch::{self, BatchOptions};
 use crate::grade::Grader;
 use crate::kit::{Kit, Lab};
-use crate::stage::{self, BuildLock, Slot};
+use crate::stage::{self, BuildLock};
 use crate::submission::Submission;
 
 /// The measured figures.
@@ -152,9 +152,8 @@ fn plain_cargo_test(
     lab: &Lab,
     files: &[crate::submission::EditableFile],
 ) -> Result<(Duration, bool)> {
-    let slot = Slot::acquire(&grader.kit)?;
-    let _building = BuildLock::acquire(&grader.kit)?;
-    let staged = stage::stage(&grader.kit, lab, files, &slot)?;
+    let building = BuildLock::acquire(&grader.kit)?;
+    let staged = stage::stage(&grader.kit, lab, files, &building)?;
     stage::add_hidden_tests(&grader.kit, lab, &staged)?;
     let started = Instant::now();
     let output = grader

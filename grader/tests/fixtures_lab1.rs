@@ -142,6 +142,16 @@ fn a_process_that_leaves_its_group_does_not_outlive_its_test_and_is_reported() {
 }
 
 #[test]
+fn tests_cannot_write_the_graders_files_when_it_runs_as_root() {
+    // SAFETY: getuid cannot fail.
+    if unsafe { libc::getuid() } != 0 {
+        eprintln!("SKIPPED: the grader is not root, so tests run as its own user and could write its files");
+        return;
+    }
+    assert_fixture(1, "writes-grader-files");
+}
+
+#[test]
 fn a_memory_hog_is_killed_at_the_memory_cap() {
     if !grader::cgroup::Caps::detect().available() {
         eprintln!("SKIPPED: this machine gives the grader no writable cgroup, so no memory cap");

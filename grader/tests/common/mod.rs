@@ -40,6 +40,10 @@ struct Fixture {
     /// the report must have no flag.
     #[serde(default)]
     flagged: Vec<String>,
+    /// Paths under the grader's work folder that must not exist after grading (files a
+    /// hostile test tried to write).
+    #[serde(default)]
+    forbidden_files: Vec<String>,
     /// Test → text its grader note must contain.
     #[serde(default)]
     note_contains: BTreeMap<String, String>,
@@ -285,6 +289,13 @@ pub fn assert_fixture(lab_number: u32, name: &str) -> LabReport {
         "fixture {name}: the score is the points of the passing tests"
     );
 
+    let work = grader::stage::work_dir(&Kit::load(&kit_root()).unwrap());
+    for file in &fixture.forbidden_files {
+        let path = work.join(file);
+        let exists = path.exists();
+        let _ = fs::remove_file(&path);
+        assert!(!exists, "fixture {name} wrote {}", path.display());
+    }
     if let Some(marker) = &fixture.leftover_marker {
         let survivors = processes_mentioning(marker);
         assert!(
