@@ -23,7 +23,7 @@ list:
 
 # Measure your servers and executor (threads, memory, throughput); ARGS: --solutions, --out DIR.
 bench *ARGS:
-    cargo run -q --release -p grader -- bench {{ARGS}}
+    cargo run -q -p grader -- bench {{ARGS}}
 
 # Run the kit's own tests (the grader, the support crate, the self-check).
 test:
