@@ -427,7 +427,11 @@ fn watch_reruns_the_lab_on_a_save_and_shows_only_what_changed() {
         "the re-run names the saved file:\n{text}"
     );
     assert!(
-        text.contains("No test changed.") && !text.contains("ping_gets_pong"),
+        text.contains("No test changed.") && !text.contains(" -> "),
         "only changes are shown, and nothing changed:\n{text}"
+    );
+    assert!(
+        text.contains("Still failing as before: ping_gets_pong,"),
+        "the failing tests are named, not shown in full:\n{text}"
     );
 }
