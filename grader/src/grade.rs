@@ -402,12 +402,11 @@ fn run_all(
                 let result = match binary {
                     None => unrun(&entry, TestStatus::NotRun, "the test binary was not built"),
                     Some(binary) => {
-                        match sandbox::run_test(
-                            &binary,
-                            &entry.name,
-                            Duration::from_secs(entry.timeout_s),
-                            &cwd,
-                        ) {
+                        let limits = sandbox::Limits {
+                            wall: Duration::from_secs(entry.timeout_s),
+                            address_space_mib: entry.address_space_mib,
+                        };
+                        match sandbox::run_test(&binary, &entry.name, &limits, &cwd) {
                             Ok(observation) => judge(&entry, &observation),
                             Err(error) => unrun(
                                 &entry,

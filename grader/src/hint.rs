@@ -103,6 +103,7 @@ mod tests {
             points: 1.0,
             timeout_s: 10,
             hint: "general".into(),
+            address_space_mib: None,
             more_hints: vec!["specific".into(), "most specific".into()],
             concept: Some(("lost wake-up".into(), "store the waker first".into())),
             visibility: Visibility::Public,

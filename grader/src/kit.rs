@@ -33,6 +33,8 @@ pub struct RubricEntry {
     pub points: f64,
     pub timeout_s: u64,
     pub hint: String,
+    /// The address-space limit of the test's process where no cgroup caps its memory.
+    pub address_space_mib: Option<u64>,
     /// More specific hints, in order, after `hint`.
     pub more_hints: Vec<String>,
     /// The concept a failure points to, and what to revisit: ("lost wake-up", "...").
@@ -126,6 +128,11 @@ struct Defaults {
     /// Added to the note of every test of the lab that times out: what usually causes it.
     #[serde(default)]
     timeout_hint: Option<String>,
+    /// The address space a test may reserve, in MiB, on machines without a cgroup memory cap.
+    /// Only for labs whose tests run few threads: every thread reserves a stack and malloc
+    /// arenas, so a thread-per-connection test would need far more than it uses.
+    #[serde(default)]
+    address_space_mib: Option<u64>,
 }
 
 impl Default for Defaults {
@@ -133,6 +140,7 @@ impl Default for Defaults {
         Defaults {
             timeout_s: default_timeout(),
             timeout_hint: None,
+            address_space_mib: None,
         }
     }
 }
@@ -268,8 +276,15 @@ fn load_lab(dir: &Path) -> Result<Lab> {
     let timeout = parsed.defaults.timeout_s;
     let timeout_hint = parsed.defaults.timeout_hint.clone();
     let concepts = parsed.concepts.clone();
-    let mut tests = entries(parsed.tests, timeout, Visibility::Public, &concepts)
-        .with_context(|| format!("in {}", manifest.display()))?;
+    let address_space = parsed.defaults.address_space_mib;
+    let mut tests = entries(
+        parsed.tests,
+        timeout,
+        address_space,
+        Visibility::Public,
+        &concepts,
+    )
+    .with_context(|| format!("in {}", manifest.display()))?;
     let rubric = dir.join("hidden").join("rubric.toml");
     if rubric.is_file() {
         let text =
@@ -277,8 +292,14 @@ fn load_lab(dir: &Path) -> Result<Lab> {
         let hidden: RubricToml = toml::from_str(&text)
             .with_context(|| format!("{} is not a valid rubric", rubric.display()))?;
         tests.extend(
-            entries(hidden.tests, timeout, Visibility::Hidden, &concepts)
-                .with_context(|| format!("in {}", rubric.display()))?,
+            entries(
+                hidden.tests,
+                timeout,
+                address_space,
+                Visibility::Hidden,
+                &concepts,
+            )
+            .with_context(|| format!("in {}", rubric.display()))?,
         );
     }
     let mut names: Vec<&str> = tests.iter().map(|t| t.name.as_str()).collect();
@@ -316,6 +337,7 @@ fn load_lab(dir: &Path) -> Result<Lab> {
 fn entries(
     tests: Vec<TestToml>,
     default_timeout: u64,
+    address_space_mib: Option<u64>,
     visibility: Visibility,
     concepts: &std::collections::BTreeMap<String, String>,
 ) -> Result<Vec<RubricEntry>> {
@@ -339,6 +361,7 @@ fn entries(
                 points: t.points,
                 timeout_s: t.timeout_s.unwrap_or(default_timeout),
                 hint: t.hint,
+                address_space_mib,
                 more_hints: t.more_hints,
                 concept,
                 visibility,

@@ -105,13 +105,23 @@ impl Isolation {
 /// The largest file a test may write.
 const MAX_FILE_BYTES: libc::rlim_t = 256 * 1024 * 1024;
 
-/// Runs `test_name` from the test executable `binary` in `cwd`, for at most `limit`.
+/// The limits of one test process, beyond those every test gets.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Wall-clock time; the CPU-time limit follows from it.
+    pub wall: Duration,
+    /// An address-space limit, applied only where no cgroup caps the test's memory.
+    pub address_space_mib: Option<u64>,
+}
+
+/// Runs `test_name` from the test executable `binary` in `cwd`, within `limits`.
 pub fn run_test(
     binary: &Path,
     test_name: &str,
-    limit: Duration,
+    limits: &Limits,
     cwd: &Path,
 ) -> std::io::Result<Observation> {
+    let limit = limits.wall;
     let secret = fresh_secret()?;
     let (secret_read, secret_write) = pipe()?;
     let (reply_read, reply_write) = pipe()?;
@@ -153,6 +163,11 @@ pub fn run_test(
         isolation,
     );
     plan.leak_fd = leak_write.as_raw_fd();
+    if cgroup.is_none() {
+        plan.address_space = limits
+            .address_space_mib
+            .map(|mib| (mib * 1024 * 1024) as libc::rlim_t);
+    }
     plan.run_as = unprivileged_user(binary, cwd);
     if let Some((uid, gid)) = plan.run_as {
         // The harness opens its descriptors by path (/dev/fd/3): the pipes must be the test
@@ -370,8 +385,24 @@ const NOBODY: libc::uid_t = 65534;
 /// The environment variable carrying the per-test tag that finds escaped processes.
 const RUN_TAG_ENV: &str = "LABKIT_RUN_TAG";
 
-/// The processes whose environment carries `tag`.
+/// The processes whose environment carries `tag`. A process in the middle of an `exec` shows an
+/// empty environment for a moment, so the scan is repeated and the results merged.
 fn tagged(tag: &str) -> Vec<libc::pid_t> {
+    let mut found = Vec::new();
+    for round in 0..3 {
+        if round > 0 {
+            thread::sleep(Duration::from_millis(10));
+        }
+        for pid in tagged_once(tag) {
+            if !found.contains(&pid) {
+                found.push(pid);
+            }
+        }
+    }
+    found
+}
+
+fn tagged_once(tag: &str) -> Vec<libc::pid_t> {
     let needle = format!("{RUN_TAG_ENV}={tag}\0").into_bytes();
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir("/proc") else {
@@ -412,6 +443,8 @@ struct ChildPlan {
     leak_fd: i32,
     /// The test's cgroup, joined before anything else starts (empty: none).
     cgroup_procs: Vec<std::ffi::CString>,
+    /// An address-space limit (where no cgroup caps memory, for labs that set one).
+    address_space: Option<libc::rlim_t>,
     /// The unprivileged user and group the test runs as, when the grader runs as root: the
     /// test then cannot write the grader's files (another submission's build tree, reports).
     run_as: Option<(libc::uid_t, libc::gid_t)>,
@@ -436,6 +469,7 @@ impl ChildPlan {
             user_maps,
             leak_fd: -1,
             cgroup_procs: Vec::new(),
+            address_space: None,
             run_as: None,
         }
     }
@@ -474,6 +508,9 @@ impl ChildPlan {
             limit(libc::RLIMIT_CORE, 0, 0);
             limit(libc::RLIMIT_FSIZE, MAX_FILE_BYTES, MAX_FILE_BYTES);
             limit(libc::RLIMIT_CPU, self.cpu_seconds, self.cpu_seconds + 2);
+            if let Some(bytes) = self.address_space {
+                limit(libc::RLIMIT_AS, bytes, bytes);
+            }
             if self.isolation == Isolation::Namespaces {
                 self.enter_namespaces(leak_fd)?;
             }

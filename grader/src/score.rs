@@ -183,6 +183,7 @@ mod tests {
             points: 2.0,
             timeout_s: 10,
             hint: "answer PING".into(),
+            address_space_mib: None,
             more_hints: vec![],
             concept: None,
             visibility: Visibility::Hidden,

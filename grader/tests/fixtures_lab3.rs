@@ -91,3 +91,12 @@ fn async_and_await_in_an_editable_file_zero_every_test_and_name_the_lines() {
         report.violations
     );
 }
+
+#[test]
+fn a_memory_hog_is_stopped_by_the_memory_cap() {
+    if !grader::cgroup::Caps::detect().available() {
+        eprintln!("SKIPPED: no writable cgroup here; fixtures_without_cgroups.rs grades this fixture under the address-space limit");
+        return;
+    }
+    assert_fixture(3, "memory-hog");
+}

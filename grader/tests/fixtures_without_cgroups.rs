@@ -19,3 +19,11 @@ fn an_escaped_setsid_process_is_found_by_its_tag_killed_and_reported() {
     );
     assert_fixture(1, "escaping-server");
 }
+
+#[test]
+fn a_memory_hog_hits_the_address_space_limit_of_a_lab_with_few_threads() {
+    std::env::set_var("LABKIT_ISOLATION", "process-group");
+    std::env::set_var("LABKIT_CGROUPS", "off");
+    assert!(!grader::cgroup::Caps::detect().available());
+    assert_fixture(3, "memory-hog");
+}
