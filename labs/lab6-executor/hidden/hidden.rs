@@ -259,11 +259,12 @@ fn executor_sleeps_while_its_tasks_sleep() {
             "Executor::run with 3 tasks that sleep 300 ms",
             || {
                 let executor = Executor::new();
+                // Before the sleeps exist: a sleep's deadline may be fixed when it is created.
+                let started = Instant::now();
                 for _ in 0..3 {
                     executor.spawn(sleep(Duration::from_millis(300)));
                 }
                 let before = cpu_time().expect("CPU time from /proc/self");
-                let started = Instant::now();
                 executor.run();
                 (
                     cpu_time().unwrap().saturating_sub(before),
