@@ -255,3 +255,44 @@ fn an_archive_of_one_submission_is_graded_like_its_folder() {
     let message = report["labs"][0]["message"].as_str().unwrap();
     assert!(message.contains("pool.rs"), "{message}");
 }
+
+#[test]
+fn flags_reach_the_json_the_feedback_the_page_and_the_class_summary_but_not_the_score() {
+    let mut report = class()[0].clone();
+    let score = report.labs[0].score;
+    report.labs[0].flags.push(Violation {
+        file: "src/server.rs".into(),
+        line: 7,
+        rule: "`std::process::Command::new`: not needed by this lab".into(),
+    });
+    let json: serde_json::Value = serde_json::from_str(&grader::report::json(&report)).unwrap();
+    assert_eq!(json["labs"][0]["flags"][0]["line"], 7, "{json}");
+    assert_eq!(
+        json["labs"][0]["score"], score,
+        "a flag never changes the score"
+    );
+    let md = formats::markdown::feedback(&report);
+    assert!(
+        md.contains("**Flagged for your instructor to read**")
+            && md.contains("- `src/server.rs:7`: `std::process::Command::new`"),
+        "{md}"
+    );
+    let page = formats::html::submission_page(&report);
+    assert!(
+        page.contains("Flagged for reading: src/server.rs:7"),
+        "{page}"
+    );
+    let stats = summary::summarise(&[report.clone()]);
+    assert_eq!(stats.flags.len(), 1);
+    let class_md = summary::markdown(&stats);
+    let section = class_md
+        .split("## Flagged for reading (no score change)")
+        .nth(1)
+        .expect("the class summary has a flags section");
+    assert!(section.contains("`src/server.rs:7`"), "{class_md}");
+    assert!(summary::html(&stats).contains("<h2>Flagged for reading (no score change)</h2>"));
+    // A lab without flags keeps the JSON schema of the specification: no `flags` key at all.
+    let plain: serde_json::Value =
+        serde_json::from_str(&grader::report::json(&class()[0])).unwrap();
+    assert!(plain["labs"][0].get("flags").is_none());
+}

@@ -97,19 +97,15 @@ pub fn submission_page(report: &SubmissionReport) -> String {
                 escape(lab.message.as_deref().unwrap_or(""))
             );
         }
-        for v in &lab.violations {
+        let findings = lab
+            .violations
+            .iter()
+            .map(|v| (" class=\"bad\"", "Rule broken", v))
+            .chain(lab.flags.iter().map(|v| ("", "Flagged for reading", v)));
+        for (class, what, v) in findings {
             let _ = writeln!(
                 body,
-                "<p class=\"bad\">Rule broken: {}:{}: {}</p>",
-                escape(&v.file),
-                v.line,
-                escape(&v.rule)
-            );
-        }
-        for v in &lab.flags {
-            let _ = writeln!(
-                body,
-                "<p>Flagged for reading: {}:{}: {}</p>",
+                "<p{class}>{what}: {}:{}: {}</p>",
                 escape(&v.file),
                 v.line,
                 escape(&v.rule)

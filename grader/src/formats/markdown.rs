@@ -52,38 +52,16 @@ pub fn feedback(report: &SubmissionReport) -> String {
                 );
             }
         }
-        if !lab.flags.is_empty() {
-            let _ = writeln!(
-                out,
-                "**Flagged for your instructor to read** (the score does not change):\n"
-            );
-            for v in &lab.flags {
-                let _ = writeln!(
-                    out,
-                    "- `{}:{}`: {}",
-                    v.file.replace('`', "'"),
-                    v.line,
-                    inline(&v.rule)
-                );
-            }
-            let _ = writeln!(out);
-        }
-        if !lab.violations.is_empty() {
-            let _ = writeln!(
-                out,
-                "**Rules broken** (the tests of that part score zero):\n"
-            );
-            for v in &lab.violations {
-                let _ = writeln!(
-                    out,
-                    "- `{}:{}`: {}",
-                    v.file.replace('`', "'"),
-                    v.line,
-                    inline(&v.rule)
-                );
-            }
-            let _ = writeln!(out);
-        }
+        findings(
+            &mut out,
+            "**Flagged for your instructor to read** (the score does not change):",
+            &lab.flags,
+        );
+        findings(
+            &mut out,
+            "**Rules broken** (the tests of that part score zero):",
+            &lab.violations,
+        );
         let passed = lab
             .tests
             .iter()
@@ -150,6 +128,24 @@ pub fn fenced(text: &str) -> String {
     }
     let fence = "`".repeat((longest + 1).max(3));
     format!("{fence}text\n{}\n{fence}\n", text.trim_end())
+}
+
+/// A titled list of source findings (broken rules, flags), each with its file and line.
+fn findings(out: &mut String, title: &str, found: &[crate::score::Violation]) {
+    if found.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{title}\n");
+    for v in found {
+        let _ = writeln!(
+            out,
+            "- `{}:{}`: {}",
+            v.file.replace('`', "'"),
+            v.line,
+            inline(&v.rule)
+        );
+    }
+    let _ = writeln!(out);
 }
 
 #[cfg(test)]
