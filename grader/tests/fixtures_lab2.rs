@@ -3,27 +3,17 @@
 
 mod common;
 
-use common::assert_fixture;
+use common::{assert_fixture, assert_violation_points_at};
 
 #[test]
 fn sleeping_on_the_loop_thread_is_a_rule_violation_naming_the_line() {
     let report = assert_fixture(2, "thread-sleep");
-    let violation = report.violations.first().expect("a violation is reported");
-    assert_eq!(violation.file, "src/connection.rs");
-    assert!(violation.rule.contains("std::thread"), "{violation:?}");
-    let line = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/lab2/thread-sleep/labs/lab2-event-loop/src/connection.rs"),
-    )
-    .unwrap()
-    .lines()
-    .nth(violation.line - 1)
-    .unwrap()
-    .to_string();
-    assert!(
-        line.contains("std::thread::sleep"),
-        "line {} is {line:?}",
-        violation.line
+    assert_violation_points_at(
+        &report,
+        "lab2/thread-sleep/labs/lab2-event-loop/src/connection.rs",
+        "src/connection.rs",
+        "std::thread",
+        "std::thread::sleep",
     );
 }
 

@@ -5,8 +5,7 @@
 
 mod common;
 
-use common::assert_fixture;
-use grader::score::TestStatus;
+use common::{assert_fixture, assert_rule_zeroes_every_test};
 
 #[test]
 fn a_countdown_that_never_wakes_its_task_loses_only_the_countdown_wake_up_test() {
@@ -56,39 +55,12 @@ fn repolling_a_finished_service_future_loses_only_the_finished_future_test() {
 #[test]
 fn async_and_await_in_an_editable_file_zero_every_test_and_name_the_lines() {
     let report = assert_fixture(3, "async-await");
-    assert!(
-        report
-            .tests
-            .iter()
-            .all(|t| t.status == TestStatus::RuleViolation && t.score == 0.0),
-        "every test of the lab is zeroed by the rule violation"
-    );
-    let mut found: Vec<(String, usize)> = report
-        .violations
-        .iter()
-        .map(|v| (v.file.clone(), v.line))
-        .collect();
-    found.sort();
-    found.dedup();
     // The fixture's src/inbox.rs: `async move` on line 21, `.await` on lines 22, 23 and 25.
-    assert_eq!(
-        found,
-        vec![
-            ("src/inbox.rs".to_string(), 21),
-            ("src/inbox.rs".to_string(), 22),
-            ("src/inbox.rs".to_string(), 23),
-            ("src/inbox.rs".to_string(), 25),
-        ],
-        "the report must name the file and line of every async and .await: {:?}",
-        report.violations
-    );
-    assert!(
-        report
-            .violations
-            .iter()
-            .all(|v| v.rule.contains("no `async` and no `.await`")),
-        "each violation must say which rule it breaks: {:?}",
-        report.violations
+    assert_rule_zeroes_every_test(
+        &report,
+        "src/inbox.rs",
+        &[21, 22, 23, 25],
+        "no `async` and no `.await`",
     );
 }
 

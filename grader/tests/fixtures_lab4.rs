@@ -5,8 +5,7 @@
 
 mod common;
 
-use common::assert_fixture;
-use grader::score::TestStatus;
+use common::{assert_fixture, assert_rule_zeroes_every_test};
 
 #[test]
 fn a_then_that_calls_its_closure_eagerly_loses_only_the_eager_closure_test() {
@@ -51,38 +50,11 @@ fn joining_load_message_with_get_recipient_loses_only_the_order_test() {
 #[test]
 fn an_async_block_in_an_editable_file_zeroes_every_test_and_names_the_lines() {
     let report = assert_fixture(4, "async-block");
-    assert!(
-        report
-            .tests
-            .iter()
-            .all(|t| t.status == TestStatus::RuleViolation && t.score == 0.0),
-        "every test of the lab is zeroed by the rule violation"
-    );
-    let mut found: Vec<(String, usize)> = report
-        .violations
-        .iter()
-        .map(|v| (v.file.clone(), v.line))
-        .collect();
-    found.sort();
-    found.dedup();
     // The fixture's src/inbox.rs: `async move` on line 13, `.await` on lines 14, 15 and 17.
-    assert_eq!(
-        found,
-        vec![
-            ("src/inbox.rs".to_string(), 13),
-            ("src/inbox.rs".to_string(), 14),
-            ("src/inbox.rs".to_string(), 15),
-            ("src/inbox.rs".to_string(), 17),
-        ],
-        "the report must name the file and line of every async and .await: {:?}",
-        report.violations
-    );
-    assert!(
-        report
-            .violations
-            .iter()
-            .all(|v| v.rule.contains("no `async`, no `.await`")),
-        "each violation must say which rule it breaks: {:?}",
-        report.violations
+    assert_rule_zeroes_every_test(
+        &report,
+        "src/inbox.rs",
+        &[13, 14, 15, 17],
+        "no `async`, no `.await`",
     );
 }

@@ -3,30 +3,17 @@
 
 mod common;
 
-use common::assert_fixture;
+use common::{assert_fixture, assert_violation_points_at};
 
 #[test]
 fn borrowing_futures_executor_is_a_rule_violation_naming_the_line() {
     let report = assert_fixture(6, "futures-executor");
-    let violation = report.violations.first().expect("a violation is reported");
-    assert_eq!(violation.file, "src/block_on.rs");
-    assert!(
-        violation.rule.contains("futures::executor"),
-        "{violation:?}"
-    );
-    let line = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/lab6/futures-executor/labs/lab6-executor/src/block_on.rs"),
-    )
-    .unwrap()
-    .lines()
-    .nth(violation.line - 1)
-    .unwrap()
-    .to_string();
-    assert!(
-        line.contains("futures::executor::block_on"),
-        "line {} is {line:?}",
-        violation.line
+    assert_violation_points_at(
+        &report,
+        "lab6/futures-executor/labs/lab6-executor/src/block_on.rs",
+        "src/block_on.rs",
+        "futures::executor",
+        "futures::executor::block_on",
     );
 }
 

@@ -328,3 +328,61 @@ pub fn processes_mentioning(marker: &str) -> Vec<String> {
     }
     found
 }
+
+/// A fixture that breaks a lab-wide source rule: every test is zeroed, and the report names
+/// exactly `lines` of `file`, each violation quoting `rule`.
+#[allow(dead_code)]
+pub fn assert_rule_zeroes_every_test(report: &LabReport, file: &str, lines: &[usize], rule: &str) {
+    assert!(
+        report
+            .tests
+            .iter()
+            .all(|t| t.status == TestStatus::RuleViolation && t.score == 0.0),
+        "every test of the lab is zeroed by the rule violation"
+    );
+    let mut found: Vec<(String, usize)> = report
+        .violations
+        .iter()
+        .map(|v| (v.file.clone(), v.line))
+        .collect();
+    found.sort();
+    found.dedup();
+    let expected: Vec<(String, usize)> = lines.iter().map(|&l| (file.to_string(), l)).collect();
+    assert_eq!(
+        found, expected,
+        "the report must name the file and line of every violation: {:?}",
+        report.violations
+    );
+    assert!(
+        report.violations.iter().all(|v| v.rule.contains(rule)),
+        "each violation must say which rule it breaks: {:?}",
+        report.violations
+    );
+}
+
+/// The first violation of a fixture names `file`, quotes `rule`, and points at a line of the
+/// fixture's own copy of that file (`fixture_file`, under the fixture folder) that contains
+/// `code`.
+#[allow(dead_code)]
+pub fn assert_violation_points_at(
+    report: &LabReport,
+    fixture_file: &str,
+    file: &str,
+    rule: &str,
+    code: &str,
+) {
+    let violation = report.violations.first().expect("a violation is reported");
+    assert_eq!(violation.file, file);
+    assert!(violation.rule.contains(rule), "{violation:?}");
+    let line = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(fixture_file),
+    )
+    .unwrap()
+    .lines()
+    .nth(violation.line - 1)
+    .unwrap()
+    .to_string();
+    assert!(line.contains(code), "line {} is {line:?}", violation.line);
+}
