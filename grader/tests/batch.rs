@@ -442,10 +442,16 @@ fn a_batch_killed_half_way_resumes_without_regrading_or_losing_anyone() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let second = out.join("s2").join("report.json");
+    // Two workers grade at once, so students may finish out of order: wait for any two.
+    let reports_done = || {
+        students
+            .iter()
+            .filter(|s| out.join(s).join("report.json").exists())
+            .count()
+    };
     let deadline = Instant::now() + Duration::from_secs(600);
-    while !second.exists() {
-        assert!(Instant::now() < deadline, "s2 was never graded");
+    while reports_done() < 2 {
+        assert!(Instant::now() < deadline, "two students were never graded");
         if let Some(status) = child.try_wait().unwrap() {
             panic!("the batch ended before it could be killed: {status}");
         }
@@ -454,7 +460,7 @@ fn a_batch_killed_half_way_resumes_without_regrading_or_losing_anyone() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert!(
-        !out.join("s4").join("report.json").exists(),
+        reports_done() < students.len(),
         "the batch was killed before its end"
     );
     let finished: Vec<(String, String)> = students
@@ -467,7 +473,10 @@ fn a_batch_killed_half_way_resumes_without_regrading_or_losing_anyone() {
             )
         })
         .collect();
-    assert!(finished.len() >= 2);
+    assert!(
+        finished.len() >= 2,
+        "two students had finished before the kill"
+    );
 
     let stderr = run_batch(&binary, &submissions, &out, &[]);
     for (student, before) in &finished {
