@@ -18,6 +18,7 @@ fn sleeping_on_the_loop_thread_is_a_rule_violation_naming_the_line() {
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn sleeping_through_an_alias_loses_only_the_sleeping_client_test() {
     assert_fixture(2, "sleep-in-disguise");
 }
@@ -28,21 +29,25 @@ fn one_read_per_event_loses_only_the_burst_test() {
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn dropping_partial_writes_loses_only_the_sixty_kib_test() {
     assert_fixture(2, "partial-writes-dropped");
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn answering_past_a_sleep_loses_only_the_ordering_test() {
     assert_fixture(2, "sleep-out-of-order");
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn never_closing_connections_loses_only_the_closed_connections_test() {
     assert_fixture(2, "connections-never-closed");
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn a_zero_poll_timeout_loses_only_the_idle_cpu_test() {
     assert_fixture(2, "zero-poll-timeout");
 }

@@ -8,16 +8,19 @@ mod common;
 use common::{assert_fixture, assert_rule_zeroes_every_test};
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn a_then_that_calls_its_closure_eagerly_loses_only_the_eager_closure_test() {
     assert_fixture(4, "eager-then");
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn a_join_all_that_polls_while_it_is_built_loses_only_the_laziness_test() {
     assert_fixture(4, "join-all-polls-early");
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn a_join_that_polls_a_finished_side_loses_only_the_finished_side_test() {
     assert_fixture(4, "join-repolls-finished-side");
 }
@@ -28,21 +31,25 @@ fn a_join_polling_with_its_own_waker_loses_only_the_wake_up_test() {
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn a_select_that_keeps_the_loser_loses_only_the_drop_test() {
     assert_fixture(4, "select-keeps-loser");
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn join_all_in_completion_order_loses_only_the_input_order_test() {
     assert_fixture(4, "join-all-completion-order");
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn join_all_polling_finished_futures_loses_only_the_ten_thousand_futures_test() {
     assert_fixture(4, "join-all-repolls-finished");
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn joining_load_message_with_get_recipient_loses_only_the_order_test() {
     assert_fixture(4, "inbox-joins-load-and-recipient");
 }

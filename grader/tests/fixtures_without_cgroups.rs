@@ -9,6 +9,7 @@ use common::assert_fixture;
 use grader::sandbox::Isolation;
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn an_escaped_setsid_process_is_found_by_its_tag_killed_and_reported() {
     std::env::set_var("LABKIT_ISOLATION", "process-group");
     std::env::set_var("LABKIT_CGROUPS", "off");
@@ -21,6 +22,7 @@ fn an_escaped_setsid_process_is_found_by_its_tag_killed_and_reported() {
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn a_memory_hog_hits_the_address_space_limit_of_a_lab_with_few_threads() {
     std::env::set_var("LABKIT_ISOLATION", "process-group");
     std::env::set_var("LABKIT_CGROUPS", "off");

@@ -64,13 +64,16 @@ impl Sentinel {
 
 /// Runs a test body and, when a grader is watching, confirms that it finished.
 ///
-/// ```ignore
-/// #[test]
+/// ```
+/// use support::grading::graded;
+///
+/// #[cfg_attr(test, test)] // a `#[test]` in a test file
 /// fn ping_gets_pong() {
 ///     graded(|| {
 ///         // arrange, act, assert...
 ///     });
 /// }
+/// # ping_gets_pong();
 /// ```
 pub fn graded<T>(body: impl FnOnce() -> T) -> T {
     let sentinel = Sentinel::arm();
