@@ -316,3 +316,350 @@ fn slugs_follow_mdbook() {
     );
     assert_eq!(slug("Lab 1: A blocking server"), "lab-1-a-blocking-server");
 }
+
+/// The workspace's `rust-version`, from the root `Cargo.toml`.
+fn rust_version() -> String {
+    let manifest = fs::read_to_string(kit_root().join("Cargo.toml")).unwrap();
+    manifest
+        .lines()
+        .find_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            (key.trim() == "rust-version").then(|| value.trim().trim_matches('"').to_string())
+        })
+        .expect("the root Cargo.toml has a rust-version")
+}
+
+#[test]
+fn the_toolchain_version_in_the_book_is_the_workspaces_rust_version() {
+    let wanted = rust_version();
+    let mut texts = pages();
+    texts.push((
+        "README.md".to_string(),
+        fs::read_to_string(kit_root().join("README.md")).unwrap(),
+    ));
+    let mut found_in_introduction = false;
+    for (name, text) in &texts {
+        for (at, _) in text
+            .match_indices(" or newer")
+            .chain(text.match_indices(" or later"))
+        {
+            let before = &text[..at];
+            let word = before
+                .rsplit(|c: char| c.is_whitespace() || c == '(')
+                .next()
+                .unwrap_or("")
+                .trim_start_matches('v');
+            let is_version = word.contains('.')
+                && word.chars().all(|c| c.is_ascii_digit() || c == '.')
+                && word.starts_with("1.");
+            if !is_version {
+                continue;
+            }
+            assert_eq!(
+                word, wanted,
+                "{name} asks for Rust {word} or newer, but Cargo.toml says rust-version = \
+                 \"{wanted}\": keep them the same"
+            );
+            found_in_introduction |= name == "introduction.md";
+        }
+    }
+    assert!(
+        found_in_introduction,
+        "introduction.md says which Rust toolchain is needed (\"{wanted} or newer\")"
+    );
+}
+
+/// The shell lines a page shows: every line of its `sh`/`bash`/`shell`/`console` blocks, and
+/// every `$ `-prompted line of its other blocks; lines continued with `\` are joined.
+fn shell_lines(page: &str) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut block: Option<String> = None;
+    let mut continued = false;
+    for line in page.lines() {
+        let trimmed = line.trim_start();
+        if let Some(fence) = trimmed.strip_prefix("```") {
+            block = match block {
+                Some(_) => None,
+                None => Some(fence.trim().to_string()),
+            };
+            continue;
+        }
+        let Some(language) = &block else { continue };
+        let shell = ["sh", "bash", "shell", "console"].contains(&language.as_str());
+        let text = if let Some(command) = trimmed.strip_prefix("$ ") {
+            command
+        } else if shell {
+            trimmed
+        } else {
+            continue;
+        };
+        let (text, more) = match text.strip_suffix('\\') {
+            Some(text) => (text, true),
+            None => (text, false),
+        };
+        if continued {
+            lines.last_mut().unwrap().push_str(text);
+        } else {
+            lines.push(text.to_string());
+        }
+        continued = more;
+    }
+    lines
+}
+
+/// The commands of a shell line: split at unquoted `|`, `;`, `&` and `(`/`)`, after dropping
+/// a comment; `$(...)` and `(...)` give their own commands.
+fn commands_of(line: &str) -> Vec<Vec<String>> {
+    let mut commands = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    for c in line.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => word.push(c),
+            None if c == '#' && previous.is_whitespace() => break,
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c.is_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            None if matches!(c, '|' | ';' | '&' | '(' | ')') => {
+                let ends_substitution = c == '(' && word.ends_with('$');
+                if ends_substitution {
+                    word.pop();
+                }
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+                if !words.is_empty() {
+                    commands.push(std::mem::take(&mut words));
+                }
+            }
+            None => word.push(c),
+        }
+        previous = c;
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    if !words.is_empty() {
+        commands.push(words);
+    }
+    commands
+}
+
+/// The program a command runs: past shell keywords, variable assignments and `sudo`.
+fn program_of(words: &[String]) -> Option<&str> {
+    const SKIPPED: &[&str] = &["do", "then", "else", "time", "!", "{", "}", "sudo", "exec"];
+    words.iter().map(String::as_str).find(|word| {
+        let assignment = word.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        !assignment && !SKIPPED.contains(word)
+    })
+}
+
+/// Every shell command the book shows is a tool that the kit provides or that every machine
+/// of the course has (or that the book says how to install): no `nc`, no binary started from a
+/// `target/` directory (wrong whenever `CARGO_TARGET_DIR` is set; `cargo run` finds it).
+#[test]
+fn every_shell_command_in_the_book_is_a_known_tool() {
+    // The kit's own tools and the toolchain; the Redis tools the handouts install
+    // (troubleshooting.md says how); package managers, for the install lines; the shell and
+    // the standard tools of any Linux (coreutils, procps, iproute2); `jq` for the
+    // instructor's scripts over JSON reports.
+    const KNOWN: &str = "cargo just rustup rustc mdbook git \
+        redis-cli redis-benchmark \
+        apt-get apt brew dnf pacman pipx pip \
+        for while if fi done wait break continue exit cd export ulimit echo cat ls mkdir rm cp \
+        mv grep head tail wc sort uniq diff find xargs env seq yes sleep kill ps pgrep top \
+        watch ss nproc free uname unzip tar zip true false test \
+        jq";
+    let known: Vec<&str> = KNOWN.split_whitespace().collect();
+    const FORBIDDEN: &[&str] = &["nc", "ncat", "netcat", "telnet", "socat"];
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for (name, page) in pages() {
+        for line in shell_lines(&page) {
+            for command in commands_of(&line) {
+                let Some(program) = program_of(&command) else {
+                    continue; // only assignments: `SERVER=$!`
+                };
+                checked += 1;
+                if !known.contains(&program) {
+                    problems.push(format!(
+                        "docs/src/{name}: `{line}` runs {program:?}, which is not one of the \
+                         known tools: {KNOWN}"
+                    ));
+                }
+            }
+        }
+        for snippet in code_of(&page) {
+            let first = snippet.split_whitespace().next().unwrap_or("");
+            if FORBIDDEN.contains(&first) {
+                problems.push(format!(
+                    "docs/src/{name} shows `{snippet}`: {first} is not on a fresh machine; use \
+                     the kit's `cargo run -p support --bin idle-clients` or redis-cli"
+                ));
+            }
+            if snippet.contains("target/debug/") || snippet.contains("target/release/") {
+                problems.push(format!(
+                    "docs/src/{name} shows `{snippet}`: a path into cargo's target directory \
+                     is wrong whenever CARGO_TARGET_DIR is set; show `cargo run -p ...`"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(
+        checked >= 40,
+        "the book shows shell commands ({checked} found)"
+    );
+}
+
+/// The workspace's packages: name to directory.
+fn packages() -> BTreeMap<String, PathBuf> {
+    let root = kit_root();
+    let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let members = manifest
+        .lines()
+        .find(|line| line.trim_start().starts_with("members"))
+        .expect("the workspace lists its members");
+    members
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter_map(|member| {
+            let dir = root.join(member);
+            let text = fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+            let name = text.lines().find_map(|line| {
+                let (key, value) = line.split_once('=')?;
+                (key.trim() == "name").then(|| value.trim().trim_matches('"').to_string())
+            })?;
+            Some((name, dir))
+        })
+        .collect()
+}
+
+/// Every `cargo run -p PACKAGE [--bin NAME] -- ARGS` in the book names a package of the
+/// workspace, a program it has, and options that program knows (the grader's are checked
+/// against its `--help` above).
+#[test]
+fn every_program_the_book_runs_exists_with_its_options() {
+    let packages = packages();
+    let mut checked = 0;
+    for (name, page) in pages() {
+        for line in shell_lines(&page).into_iter().chain(code_of(&page)) {
+            for command in commands_of(&line) {
+                let Some(run) = command
+                    .windows(2)
+                    .position(|w| w[0] == "cargo" && w[1] == "run")
+                else {
+                    continue;
+                };
+                let words = &command[run + 2..];
+                let dashes = words.iter().position(|w| w == "--").unwrap_or(words.len());
+                let cargo_args = &words[..dashes];
+                let program_args = words.get(dashes + 1..).unwrap_or_default();
+                let value_of = |flag: &str| {
+                    cargo_args
+                        .windows(2)
+                        .find(|w| w[0] == flag)
+                        .map(|w| w[1].clone())
+                };
+                let Some(package) = value_of("-p") else {
+                    continue;
+                };
+                if package == "grader" {
+                    continue;
+                }
+                let dir = packages.get(&package).unwrap_or_else(|| {
+                    panic!(
+                        "docs/src/{name} shows `{line}`, but the workspace has no package \
+                         {package:?} (it has: {:?})",
+                        packages.keys().collect::<Vec<_>>()
+                    )
+                });
+                let source = match value_of("--bin") {
+                    Some(bin) => dir.join("src/bin").join(format!("{bin}.rs")),
+                    None => dir.join("src/main.rs"),
+                };
+                let text = fs::read_to_string(&source).unwrap_or_else(|_| {
+                    panic!(
+                        "docs/src/{name} shows `{line}`, but {} does not exist",
+                        source.display()
+                    )
+                });
+                for option in program_args.iter().filter(|a| a.starts_with("--")) {
+                    assert!(
+                        text.contains(&format!("\"{option}\"")),
+                        "docs/src/{name} shows `{line}`, but {} knows no option {option}",
+                        source.display()
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked >= 10,
+        "the book runs the labs' programs ({checked} found)"
+    );
+}
+
+/// Each lab's `ANSWERS.md` (the home of its written answers) is named by the lab's handout,
+/// and every question it holds is asked there, word for word.
+#[test]
+fn every_answers_file_matches_its_handout() {
+    let mut checked = 0;
+    for entry in fs::read_dir(kit_root().join("labs")).unwrap().flatten() {
+        let answers_path = entry.path().join("ANSWERS.md");
+        let Ok(answers) = fs::read_to_string(&answers_path) else {
+            continue;
+        };
+        let dir = entry.file_name().to_string_lossy().into_owned();
+        let manifest = fs::read_to_string(entry.path().join("lab.toml")).unwrap();
+        let number = manifest
+            .lines()
+            .find_map(|line| {
+                let (key, value) = line.split_once('=')?;
+                (key.trim() == "number").then(|| value.trim().to_string())
+            })
+            .expect("lab.toml has a number");
+        let handout_name = format!("lab{number}.md");
+        let handout = fs::read_to_string(kit_root().join("docs/src").join(&handout_name))
+            .unwrap_or_else(|_| panic!("labs/{dir} has an ANSWERS.md but no {handout_name}"));
+        let flat = handout.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.contains(&format!("labs/{dir}/ANSWERS.md")),
+            "docs/src/{handout_name} must tell students to answer in labs/{dir}/ANSWERS.md"
+        );
+        let questions: Vec<&str> = answers
+            .lines()
+            .filter_map(|line| line.strip_prefix("## "))
+            .filter_map(|heading| {
+                let (number, question) = heading.split_once(". ")?;
+                number
+                    .chars()
+                    .all(|c| c.is_ascii_digit())
+                    .then_some(question)
+            })
+            .collect();
+        assert!(
+            !questions.is_empty(),
+            "labs/{dir}/ANSWERS.md has its questions as `## N. ...` headings"
+        );
+        for question in questions {
+            assert!(
+                flat.contains(question),
+                "labs/{dir}/ANSWERS.md asks {question:?}, which docs/src/{handout_name} does \
+                 not ask word for word"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "the labs ask written questions ({checked})");
+}

@@ -8,9 +8,10 @@
 //!
 //! ## Your tasks
 //!
-//! 1. Decide what a `ThreadPool` holds: a way to send jobs to the workers (a
-//!    `std::sync::mpsc::Sender` of boxed closures is the classic choice) and the workers'
-//!    `JoinHandle`s. A job is a `Box<dyn FnOnce() + Send + 'static>`.
+//! 1. Decide what a `ThreadPool` holds: a way to send jobs to the workers and the workers'
+//!    `JoinHandle`s. A job is a `Box<dyn FnOnce() + Send + 'static>`. Any queue will do: a
+//!    `std::sync::mpsc` channel (the `Sender` here, the `Receiver` shared by the workers) is the
+//!    classic choice, a `Mutex<VecDeque<..>>` with a `Condvar` works too.
 //! 2. `new`: panic if `workers` is 0; otherwise start exactly `workers` threads. Each one loops:
 //!    take the next job from the queue, run it. Only one worker can take a given job, so the
 //!    receiving end is shared, behind a lock. Release that lock *before* running the job, or

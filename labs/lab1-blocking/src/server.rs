@@ -19,10 +19,12 @@
 //!    (pipelining) or only half of one (then wait for more bytes; never throw bytes away).
 //! 3. For each request, lock the store, `apply` the request, and **unlock before doing anything
 //!    slow**: never keep the lock while waiting for the client, while sleeping, or while writing.
-//!    Other clients' threads need it.
+//!    Other clients' threads need it. A panic elsewhere must not take the store away from
+//!    everyone: take the guard of a poisoned lock too (`unwrap_or_else(PoisonError::into_inner)`).
 //! 4. Carry out the `Action`: write the reply (`Reply::encode`); for `Action::Sleep` sleep with
 //!    `std::thread::sleep` (this is the blocking lab) and then reply; for `Action::Close` reply
-//!    and return. A `FrameError` gets its `reply()` and then the connection is closed.
+//!    and return `Ok(())`. A `FrameError` gets its `reply()`, then return `Ok(())` (the
+//!    connection closes): `Err` is for I/O errors only.
 //! 5. `serve_threaded`: accept connections forever and serve each one on a new thread. A silent
 //!    client must never stop the server from accepting and serving others. A failed `accept` or
 //!    a failed client concerns one client, not the server: log it and keep serving.

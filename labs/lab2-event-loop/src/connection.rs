@@ -19,7 +19,9 @@
 //!    it on every write), the SLEEP in progress (its deadline and the reply to send then),
 //!    and whether the conversation is ending (`QUIT`, a bad frame, end-of-file).
 //! 2. Reading: read into the input buffer until `WouldBlock` (edge-triggered!). A read of 0
-//!    bytes is end-of-file. `Interrupted` means "try again".
+//!    bytes is end-of-file. `Interrupted` means "try again". A fair `drive` also has a budget
+//!    (so many reads per call, so that one flooding client cannot hold the loop); when it runs
+//!    out first, the connection must ask the loop to drive it again (see the handout).
 //! 3. Answering: `support::decode` + `support::apply` in a loop, in order. On
 //!    `Action::Sleep`, do **not** sleep: remember the deadline and stop answering this client
 //!    (its later requests must wait, so replies stay in order) until the deadline has passed.
@@ -31,7 +33,9 @@
 //!    already waiting in the kernel).
 //! 6. Tell the loop what you need: whether you have output pending (so it can ask for
 //!    writable events, and stop asking when you are done), when your SLEEP ends, and whether
-//!    the connection is finished and can be closed.
+//!    the connection is finished and can be closed: ending (end-of-file, `QUIT`, a bad frame),
+//!    no SLEEP pending, and everything owed sent. At end-of-file you still owe the replies to
+//!    every complete request already received, also those behind a SLEEP.
 
 use std::io;
 use std::time::Instant;

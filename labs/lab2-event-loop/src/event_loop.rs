@@ -16,7 +16,8 @@
 //! 4. On a connection event, let the connection make progress (`Connection::drive`). Then:
 //!    close it if it is finished or broken (deregister, then drop); otherwise make its interest
 //!    follow its output: `READABLE | WRITABLE` while output is pending, `READABLE` once it is
-//!    not (`reregister` only when that changes).
+//!    not (`reregister` only when that changes). If your `drive` has a budget, drive again,
+//!    after the next `poll` (with a zero timeout), every connection that stopped on it.
 //! 5. SLEEP without sleeping: keep the pending deadlines in a timer heap
 //!    (`BinaryHeap<Reverse<(Instant, ..)>>`). The `poll` timeout is the time until the earliest
 //!    deadline, or `None` (wait as long as it takes) when there is none. After `poll` returns,

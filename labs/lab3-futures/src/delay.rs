@@ -31,14 +31,16 @@
 //!    start). It receives (deadline, shared state) pairs, keeps them in order of deadline
 //!    (`std::collections::BinaryHeap`), and sleeps until the earliest deadline or a new
 //!    registration, whichever comes first (`Receiver::recv_timeout`). At a deadline it marks
-//!    the shared state, takes the waker out and wakes it (after releasing the lock).
+//!    the shared state, takes the waker out and wakes it (after releasing the lock). A `Mutex`
+//!    has no order, so the heap holds a struct of yours that implements `Ord` by deadline only,
+//!    reversed so that the max-heap pops the earliest deadline first.
 //! 3. `new`: remember the deadline (`Instant::now() + duration`). Nothing else happens until
 //!    the first poll.
 //! 4. `poll`: `Ready(())` once the deadline has passed. Otherwise store the waker of *this*
 //!    poll in the shared state (replace the old one unless `will_wake` says it is the same),
-//!    register with the timer thread the first time only, and return `Pending`. Check the
-//!    time or the "fired" flag and store the waker under the same lock, so the timer cannot
-//!    fire in between.
+//!    register with the timer thread the first time only, and return `Pending`. Look at the
+//!    "fired" flag and store the waker under one lock, so the timer cannot fire in between (a
+//!    clock check before the lock is a fine shortcut, but not a replacement for the flag).
 
 use std::future::Future;
 use std::pin::Pin;

@@ -21,20 +21,23 @@
 //! 2. Answering: `support::decode` until `Ok(None)`, and `support::apply` each request with
 //!    the store locked. Lock for `apply` only: a `std::sync::MutexGuard` kept across an
 //!    `.await` makes the future `!Send` (`tokio::spawn` then refuses it) and would hold the
-//!    lock while the task sleeps. A bad frame gets `error.reply()`, then the conversation ends.
+//!    lock while the task sleeps. A bad frame gets `error.reply()`, then the conversation ends
+//!    with `Ok(())` (`Err` is for I/O errors). Before the stream is dropped, shut down its
+//!    writing half (`io.shutdown().await`) so that the client gets the reply, then end-of-file.
 //! 3. Writing: encode replies (`Reply::encode`) into an output buffer and send it with
 //!    `write_all(..).await`: a single `write` may take only part of it. Replies go out in the
 //!    order of the requests.
 //! 4. `SLEEP`: `tokio::time::sleep(duration).await`, then reply `then`. Never
 //!    `std::thread::sleep`. `QUIT` (`Action::Close`): reply, then return.
-//! 5. The idle timeout: a client silent for [`IDLE_TIMEOUT`] gets `-ERR idle timeout` and the
-//!    connection closes. Race the read against a timer (`tokio::select!` with a pinned
-//!    `tokio::time::sleep`, or `tokio::time::timeout`), and start the count again after every
-//!    request.
+//! 5. The idle timeout: a client that sends no complete request for [`IDLE_TIMEOUT`] gets
+//!    `-ERR idle timeout` and the connection closes. Race the read against a timer
+//!    (`tokio::select!` with a pinned `tokio::time::sleep`, or `tokio::time::timeout_at` with a
+//!    deadline of yours; not `timeout(IDLE_TIMEOUT, ..)`, which restarts on every byte), and
+//!    start the count again once the replies to the requests so far have been written.
 //! 6. Stopping early: `serve` must be able to tell a connection that the server is shutting
 //!    down. [`handle_connection_until`] gets a `tokio::sync::watch::Receiver<bool>` that turns
 //!    `true` then: while waiting for a request, return at once; in the middle of one, finish
-//!    it (its reply included) and return.
+//!    it (its reply included) and return, without answering the requests buffered behind it.
 
 use std::io;
 use std::sync::{Arc, Mutex};

@@ -2,6 +2,8 @@
 //!
 //! Every read has a deadline, so a server that never answers makes a test *fail* with a clear
 //! message instead of hanging until the grader kills it.
+//!
+//! The methods that panic are `#[track_caller]`: a failure names the test's line, not this file.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -53,10 +55,14 @@ impl std::error::Error for ClientError {}
 
 impl Client {
     /// Connects to `addr`; panics with a readable message if the server does not accept.
+    #[track_caller]
     pub fn connect(addr: SocketAddr) -> Client {
-        Client::try_connect(addr).unwrap_or_else(|error| {
-            panic!("could not connect to the server at {addr}: {error}; is it listening?")
-        })
+        match Client::try_connect(addr) {
+            Ok(client) => client,
+            Err(error) => {
+                panic!("could not connect to the server at {addr}: {error}; is it listening?")
+            }
+        }
     }
 
     /// Connects to `addr`.
@@ -73,6 +79,7 @@ impl Client {
     }
 
     /// Changes how long reads and writes may take.
+    #[track_caller]
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;
         self.apply_timeouts().expect("setting socket timeouts");
@@ -89,16 +96,18 @@ impl Client {
     }
 
     /// Sends a request (as a RESP2 array) without waiting for the reply.
+    #[track_caller]
     pub fn send(&mut self, words: &[&str]) {
         let bytes = Request::new(words).to_resp();
         self.send_raw(&bytes);
     }
 
     /// Sends raw bytes: half a frame, garbage, several pipelined frames...
+    #[track_caller]
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        self.stream
-            .write_all(bytes)
-            .unwrap_or_else(|error| panic!("could not send to the server: {error}"));
+        if let Err(error) = self.stream.write_all(bytes) {
+            panic!("could not send to the server: {error}");
+        }
     }
 
     /// Waits for the next reply.
@@ -129,6 +138,7 @@ impl Client {
     }
 
     /// Sends a request and waits for its reply.
+    #[track_caller]
     pub fn call(&mut self, words: &[&str]) -> Result<Reply, ClientError> {
         self.send(words);
         self.read_reply()
@@ -138,8 +148,10 @@ impl Client {
     /// if none arrives: `client.must_call(&["PING"], "PING on a second client")`.
     #[track_caller]
     pub fn must_call(&mut self, words: &[&str], context: &str) -> Reply {
-        self.call(words)
-            .unwrap_or_else(|error| panic!("{context}: sent {words:?} and got {error}"))
+        match self.call(words) {
+            Ok(reply) => reply,
+            Err(error) => panic!("{context}: sent {words:?} and got {error}"),
+        }
     }
 
     /// Waits until the server closes the connection (within the timeout); true if it did.

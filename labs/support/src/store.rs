@@ -102,7 +102,9 @@ pub fn apply(store: &mut Store, request: &Request) -> Action {
             ))),
         },
         ("QUIT", 1) => Action::Close(Reply::ok()),
-        // redis-benchmark asks for its configuration first; an empty answer lets it start quietly.
+        // redis-benchmark 7 first asks `CONFIG GET save` and `CONFIG GET appendonly`. MiniKV has no
+        // settings: it answers as Redis does for a pattern that matches none, an empty array.
+        // redis-benchmark then prints "WARNING: Could not fetch server CONFIG" and runs as usual.
         ("CONFIG", 3) if args[1].eq_ignore_ascii_case(b"GET") => {
             Action::Reply(Reply::Array(vec![]))
         }

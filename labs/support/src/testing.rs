@@ -1,4 +1,9 @@
 //! Small helpers for the labs' tests: local listeners, background servers, deadlines.
+//!
+//! Every helper that can fail a test is `#[track_caller]`: its panic names the line of the test
+//! that called it, never a line of this file. [`within`] runs its closure on another thread, so
+//! it catches the closure's panic and panics again at the caller's line, with the closure's own
+//! message kept whole.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;
@@ -13,6 +18,7 @@ pub fn raise_open_files_limit(wanted: u64) -> u64 {
 }
 
 /// A listener on a free loopback port (`127.0.0.1:0`): tests never use fixed ports.
+#[track_caller]
 pub fn local_listener() -> (TcpListener, SocketAddr) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
     let addr = listener
@@ -23,6 +29,7 @@ pub fn local_listener() -> (TcpListener, SocketAddr) {
 
 /// Runs `serve` (a server loop that normally never returns) on a background thread. The test
 /// process ends when the test does, taking the thread with it.
+#[track_caller]
 pub fn in_background<F>(name: &str, serve: F)
 where
     F: FnOnce() + Send + 'static,
@@ -35,6 +42,7 @@ where
 
 /// A thread-per-connection server, written by the test, that hands every accepted connection
 /// to `handler`. Tests of a connection handler use it so they depend on the handler alone.
+#[track_caller]
 pub fn serve_each_connection_on_a_thread<H>(handler: H) -> SocketAddr
 where
     H: Fn(TcpStream) + Send + Sync + Clone + 'static,
@@ -51,6 +59,11 @@ where
 
 /// Runs `work` on another thread and returns its result, or panics with `what` if it takes
 /// longer than `limit` (the thread is left behind; the test process ends soon after).
+///
+/// A panic inside `work` (a failed assertion, a `todo!()` of the code under test) is caught
+/// and raised again here, at the line of the test that called `within`, as
+/// `"{what} panicked: {the original message}"`.
+#[track_caller]
 pub fn within<T, F>(limit: Duration, what: &str, work: F) -> T
 where
     T: Send + 'static,
@@ -61,17 +74,22 @@ where
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
         let _ = done_tx.send(outcome);
     });
+    // No closures below: `#[track_caller]` reaches only panics raised in this body itself.
     match done_rx.recv_timeout(limit) {
         Ok(Ok(value)) => value,
-        Ok(Err(payload)) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "(no message)".into());
-            panic!("{what} panicked: {message}")
-        }
+        Ok(Err(payload)) => panic!("{what} panicked: {}", panic_message(&*payload)),
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what} did not finish within {limit:?}"),
         Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what} ended without a result"),
+    }
+}
+
+/// The message of a panic's payload: the text of `panic!`, `assert!` and `todo!`.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text.to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "(a panic without a message)".to_string()
     }
 }
