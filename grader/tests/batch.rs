@@ -189,6 +189,7 @@ fn statuses(report: &SubmissionReport) -> BTreeMap<String, String> {
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn a_folder_of_six_submissions_gets_every_report_and_the_class_reports() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let dir = tempfile::tempdir().unwrap();
@@ -414,6 +415,7 @@ fn a_folder_of_six_submissions_gets_every_report_and_the_class_reports() {
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn a_batch_killed_half_way_resumes_without_regrading_or_losing_anyone() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let dir = tempfile::tempdir().unwrap();
@@ -540,6 +542,7 @@ fn raw_tar_gz(path: &Path, name: &[u8], kind: tar::EntryType, contents: &[u8]) {
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn zip_slip_and_links_are_rejected_and_nothing_lands_outside() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("inside").join("unpack");
@@ -651,6 +654,7 @@ fn archives_over_their_caps_are_rejected_on_the_bytes_they_really_hold() {
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn corrupt_and_hostile_archives_get_a_report_and_never_stop_the_batch() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let dir = tempfile::tempdir().unwrap();

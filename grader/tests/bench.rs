@@ -29,6 +29,7 @@ fn threads(server: &Value, clients: u64) -> u64 {
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn bench_on_the_solutions_shows_the_lectures_claims() {
     let out = tempfile::tempdir().unwrap();
     let output = Command::cargo_bin("grader")

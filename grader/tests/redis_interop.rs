@@ -56,6 +56,7 @@ fn run(command: &mut Command, limit: Duration) -> String {
 }
 
 #[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
 fn redis_cli_and_redis_benchmark_work_against_the_reference_lab1_server() {
     if !installed("redis-cli") || !installed("redis-benchmark") {
         eprintln!("SKIPPED: redis-cli and redis-benchmark are not installed (apt-get install redis-tools)");
