@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use crate::commands::{bench, instructor, student};
+#[cfg(feature = "instructor")]
+use crate::commands::instructor;
+use crate::commands::{bench, student};
 use crate::kit::Kit;
 use crate::report::Format;
 
@@ -97,7 +99,7 @@ enum Command {
         #[arg(long, value_name = "FILE.zip")]
         out: PathBuf,
     },
-    /// Measure the labs' concurrency models: your servers of labs 1, 2 and 5 under 100, 500
+    /// Measure the labs' concurrency models: your servers of labs 1, 2, 5 and 7 under 100, 500
     /// and 1000 idle clients and an echo load, and your lab 6 executor against tokio.
     Bench {
         /// Measure the reference solutions instead of this checkout.
@@ -125,6 +127,31 @@ enum Command {
         #[arg(long, requires = "grading")]
         jobs: Option<usize>,
     },
+    /// Measure the tests' strength: plant mistakes (busy waking, lost wake-ups, blocking,
+    /// a thread per job...) in a lab's editable files one at a time, grade each mutant with the
+    /// public and hidden tests, and report the mutants caught, missed, unviable and timed out.
+    Mutants {
+        /// The lab (repeatable; default: every lab).
+        #[arg(long = "lab", value_name = "N")]
+        labs: Vec<u32>,
+        /// A student tree to mutate (default: this checkout).
+        submission: Option<PathBuf>,
+        /// Mutate the reference solutions instead (what the kit's test-strength page measures).
+        #[arg(long, conflicts_with = "submission")]
+        solutions: bool,
+        /// Only this editable file, relative to the lab folder (e.g. src/countdown.rs).
+        #[arg(long, value_name = "PATH")]
+        file: Option<String>,
+        /// Write the Markdown report to FILE.md (the sections of labs not run are kept).
+        #[arg(long, value_name = "FILE.md")]
+        out: Option<PathBuf>,
+        /// Tests run at once per mutant (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Do not run cargo-mutants' generic operators, even when it is installed.
+        #[arg(long)]
+        no_cargo_mutants: bool,
+    },
     /// Check the kit: solutions score full marks, stubs zero, rubrics match the tests.
     Selfcheck {
         /// Tests run at once (default: the number of cores).
@@ -148,6 +175,7 @@ pub fn run(cli: Cli) -> Result<bool> {
             watch,
         } => student::lab::command(kit, number, format, jobs_or_default(jobs), watch),
         Command::Hint { number, test } => student::hint::command(&kit, number, test.as_deref()),
+        #[cfg(feature = "instructor")]
         Command::Grade {
             submission,
             solutions,
@@ -168,8 +196,11 @@ pub fn run(cli: Cli) -> Result<bool> {
                 regrade,
             },
         ),
+        #[cfg(feature = "instructor")]
         Command::Gradescope { lab, out } => instructor::gradescope::command(kit, lab, &out),
+        #[cfg(feature = "instructor")]
         Command::Release { out_dir, git } => instructor::release::command(&kit, &out_dir, git),
+        #[cfg(feature = "instructor")]
         Command::Bench {
             grading: true,
             lab,
@@ -178,8 +209,45 @@ pub fn run(cli: Cli) -> Result<bool> {
             out,
             ..
         } => bench::throughput::command(&kit, lab, copies, jobs_or_default(jobs), out.as_deref()),
+        #[cfg(not(feature = "instructor"))]
+        Command::Bench { grading: true, .. } => {
+            Err(crate::commands::instructor_only("bench --grading"))
+        }
         Command::Bench { solutions, out, .. } => bench::command(&kit, solutions, out.as_deref()),
+        #[cfg(feature = "instructor")]
+        Command::Mutants {
+            labs,
+            submission,
+            solutions,
+            file,
+            out,
+            jobs,
+            no_cargo_mutants,
+        } => instructor::mutants::command(
+            kit,
+            instructor::mutants::Request {
+                labs,
+                submission,
+                solutions,
+                file,
+                out,
+                jobs: jobs_or_default(jobs),
+                cargo_mutants: !no_cargo_mutants,
+            },
+        ),
+        #[cfg(feature = "instructor")]
         Command::Selfcheck { jobs } => instructor::selfcheck::command(kit, jobs_or_default(jobs)),
+        // The student release's grader: the instructor's commands say how to get them.
+        #[cfg(not(feature = "instructor"))]
+        Command::Grade { .. } => Err(crate::commands::instructor_only("grade")),
+        #[cfg(not(feature = "instructor"))]
+        Command::Gradescope { .. } => Err(crate::commands::instructor_only("gradescope")),
+        #[cfg(not(feature = "instructor"))]
+        Command::Release { .. } => Err(crate::commands::instructor_only("release")),
+        #[cfg(not(feature = "instructor"))]
+        Command::Mutants { .. } => Err(crate::commands::instructor_only("mutants")),
+        #[cfg(not(feature = "instructor"))]
+        Command::Selfcheck { .. } => Err(crate::commands::instructor_only("selfcheck")),
     }
 }
 

@@ -31,7 +31,9 @@ pub mod run;
 // `grader::score::LabReport`, `grader::formats`...). Keep these when a module moves; inside
 // the crate, use the folder paths.
 pub use commands::bench;
+#[cfg(feature = "instructor")]
 pub use commands::bench::throughput;
+#[cfg(feature = "instructor")]
 pub use commands::instructor::{archive, batch, classroom, gradescope, release, selfcheck};
 pub use commands::student::{hint, state, watch};
 pub use kit::{rules, submission};

@@ -72,9 +72,13 @@ fn bench_on_the_solutions_shows_the_lectures_claims() {
             "lab1-thread-per-connection",
             "lab2-event-loop",
             "lab5-tokio-current-thread",
-            "lab5-tokio-2-workers"
+            "lab5-tokio-2-workers",
+            "lab7-own-runtime"
         ]
     );
+    // The capstone's runtime is one thread, whatever the number of clients: the reactor and
+    // the timers live in the loop, not in threads of their own.
+    assert_eq!(threads(&servers[4], 1000), 1, "lab 7 at 1000 clients");
     for server in servers {
         assert_eq!(server["status"], "measured", "{server}");
         for clients in [100, 500, 1000] {

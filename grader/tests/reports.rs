@@ -296,3 +296,94 @@ fn flags_reach_the_json_the_feedback_the_page_and_the_class_summary_but_not_the_
         serde_json::from_str(&grader::report::json(&class()[0])).unwrap();
     assert!(plain["labs"][0].get("flags").is_none());
 }
+
+#[test]
+fn answers_reach_the_json_the_feedback_and_the_page_but_not_the_score() {
+    // Two students with the same code (pool.rs missing, so nothing is built); one hands in
+    // written answers, which try to break out of a Markdown fence and into the HTML.
+    let dir = tempfile::tempdir().unwrap();
+    let class = dir.path().join("class");
+    let answers = "## 1. Which variant is the largest?\n\nThe third: ```` ``` </pre><script>alert(1)</script> | x\n";
+    for student in ["ann", "ben"] {
+        let lab = class.join(student).join("labs/lab1-blocking");
+        fs::create_dir_all(lab.join("src")).unwrap();
+        fs::copy(
+            kit_root().join("solutions/lab1-blocking/src/server.rs"),
+            lab.join("src/server.rs"),
+        )
+        .unwrap();
+        if student == "ann" {
+            fs::write(lab.join("ANSWERS.md"), answers).unwrap();
+        }
+    }
+    let reports = dir.path().join("reports");
+    let output = Command::new(env!("CARGO_BIN_EXE_grader"))
+        .current_dir(kit_root())
+        .arg("grade")
+        .arg(&class)
+        .arg("--out")
+        .arg(&reports)
+        .args(["--lab", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let read = |student: &str| -> (Value, SubmissionReport) {
+        let text = fs::read_to_string(reports.join(student).join("report.json")).unwrap();
+        (
+            serde_json::from_str(&text).unwrap(),
+            serde_json::from_str(&text).unwrap(),
+        )
+    };
+    let (ann_json, mut ann) = read("ann");
+    let (ben_json, ben) = read("ben");
+    // The JSON: a field of its own, apart from the score.
+    let handed = &ann_json["labs"][0]["answers"];
+    assert_eq!(handed["file"], "ANSWERS.md", "{ann_json}");
+    assert_eq!(handed["handed_in"], true);
+    assert_eq!(handed["text"], answers);
+    assert_eq!(handed["graded"], "by hand");
+    assert_eq!(ben_json["labs"][0]["answers"]["handed_in"], false);
+    assert!(ben_json["labs"][0]["answers"].get("text").is_none());
+    assert_eq!(ann.score, ben.score, "answers never change the score");
+    assert_eq!(ann.max_score, ben.max_score);
+    // feedback.md: the answers inside a fence they cannot close.
+    let feedback = fs::read_to_string(reports.join("ann/feedback.md")).unwrap();
+    assert!(
+        feedback.contains("**Written answers**: ANSWERS.md: handed in"),
+        "{feedback}"
+    );
+    let fence = "`".repeat(5);
+    assert!(
+        feedback.contains(&format!("{fence}text\n{}\n{fence}", answers.trim_end())),
+        "{feedback}"
+    );
+    let feedback = fs::read_to_string(reports.join("ben/feedback.md")).unwrap();
+    assert!(feedback.contains("no answers handed in"), "{feedback}");
+    // The page: escaped.
+    let page = formats::html::submission_page(&ann);
+    assert!(
+        page.contains("Written answers: ANSWERS.md: handed in"),
+        "{page}"
+    );
+    assert!(page.contains("&lt;/pre&gt;&lt;script&gt;") && !page.contains("<script>"));
+    // Points for the answers, when the rubric gives some, are reported apart.
+    ann.labs[0].answers.as_mut().unwrap().max_points = Some(3.0);
+    let md = formats::markdown::feedback(&ann);
+    assert!(
+        md.contains("worth 3 point(s), graded by hand and not included in the score above"),
+        "{md}"
+    );
+    let score_line = |md: &str| {
+        md.lines()
+            .find(|l| l.starts_with("**Score:"))
+            .map(str::to_string)
+    };
+    assert_eq!(
+        score_line(&md),
+        score_line(&formats::markdown::feedback(&ben))
+    );
+}

@@ -14,6 +14,7 @@
 //! groups share only this module's helpers.
 
 pub mod bench;
+#[cfg(feature = "instructor")]
 pub mod instructor;
 pub mod student;
 
@@ -46,7 +47,20 @@ pub(crate) fn render(report: &SubmissionReport, format: Option<Format>) -> Strin
     report::render(report, format.unwrap_or(Format::Table), color)
 }
 
+/// What an instructor's command answers in a grader built without the `instructor` feature
+/// (the student release's): a usage error that says how to get it.
+#[cfg(not(feature = "instructor"))]
+pub(crate) fn instructor_only(command: &str) -> anyhow::Error {
+    usage(format!(
+        "`grader {command}` is an instructor's command, left out of this build of the grader \
+         (the student release builds it without the `instructor` feature, so that students \
+         never compile what only instructors use). In the instructor's kit, run \
+         `cargo run -p grader --features instructor -- {command} ...`."
+    ))
+}
+
 /// A step of a long command, on standard error.
+#[cfg(feature = "instructor")]
 pub(crate) fn progress(message: &str) {
     eprintln!("grader: {message}");
 }

@@ -73,6 +73,20 @@ pub struct Lab {
     pub may_use: Vec<String>,
     /// What usually makes a test of this lab time out (a lost wake-up, a blocked executor).
     pub timeout_hint: Option<String>,
+    /// Mutants of `grader mutants` declared unable to change behaviour, counted apart.
+    pub equivalent_mutants: Vec<EquivalentMutant>,
+    /// The lab's written answers (`answers = "ANSWERS.md"` in `lab.toml`): handed in with the
+    /// code, read and marked by hand, never part of the automatic score.
+    pub answers: Option<AnswersFile>,
+}
+
+/// A lab's file of written answers, as `lab.toml` names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnswersFile {
+    /// Relative to the lab folder (`ANSWERS.md`).
+    pub path: String,
+    /// The points the instructor gives by hand (`answers_points`), reported apart.
+    pub points: Option<f64>,
 }
 
 impl Lab {
@@ -117,6 +131,17 @@ pub struct Rule {
     pub tests: Vec<String>,
 }
 
+/// An `[[equivalent_mutants]]` entry of `lab.toml`: a mutant that `grader mutants` plants
+/// but that cannot change the lab's behaviour, with why.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EquivalentMutant {
+    /// The mutant's id, `file:line:operator` (as the mutants report prints it).
+    pub id: String,
+    /// One line: why no test can tell the mutant from the original.
+    pub reason: String,
+}
+
 /// A construct a rule can forbid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -159,6 +184,15 @@ struct LabToml {
     /// Lecture concepts that failures point to: name → what to revisit.
     #[serde(default)]
     concepts: std::collections::BTreeMap<String, String>,
+    /// Mutants that cannot change behaviour (see `grader mutants`).
+    #[serde(default)]
+    equivalent_mutants: Vec<EquivalentMutant>,
+    /// The file of written answers, relative to the lab folder (`ANSWERS.md`).
+    #[serde(default)]
+    answers: Option<String>,
+    /// Points for the written answers, given by hand.
+    #[serde(default)]
+    answers_points: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -321,6 +355,28 @@ fn load_lab(dir: &Path) -> Result<Lab> {
             );
         }
     }
+    if let Some(path) = &parsed.answers {
+        if Path::new(path).is_absolute()
+            || path.split('/').any(|part| part == ".." || part.is_empty())
+            || parsed.editable.contains(path)
+        {
+            bail!(
+                "{}: answers {path:?} must be relative, stay inside the lab and not be an \
+                 editable source file",
+                manifest.display()
+            );
+        }
+    }
+    if parsed.answers_points.is_some() && parsed.answers.is_none() {
+        bail!(
+            "{}: answers_points without an answers file",
+            manifest.display()
+        );
+    }
+    let answers = parsed.answers.clone().map(|path| AnswersFile {
+        path,
+        points: parsed.answers_points,
+    });
     let timeout = parsed.defaults.timeout_s;
     let timeout_hint = parsed.defaults.timeout_hint.clone();
     let concepts = parsed.concepts.clone();
@@ -379,6 +435,8 @@ fn load_lab(dir: &Path) -> Result<Lab> {
         dir_name,
         editable: parsed.editable,
         tests,
+        equivalent_mutants: parsed.equivalent_mutants,
+        answers,
     })
 }
 

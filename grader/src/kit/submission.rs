@@ -76,7 +76,25 @@ impl Submission {
 
     /// Reads the lab's editable files, or says which one is missing and where it was looked for.
     pub fn editable_files(&self, kit: &Kit, lab: &Lab) -> Result<Vec<EditableFile>, Missing> {
-        let base = match &self.source {
+        let base = self.lab_base(kit, lab);
+        lab.editable
+            .iter()
+            .map(|relative| read_editable(&base, relative))
+            .collect()
+    }
+
+    /// The lab's written answers as handed in (lossy UTF-8), or `None` when the lab has no
+    /// answers file or the submission holds none: not an error, the report says so.
+    pub fn answers(&self, kit: &Kit, lab: &Lab) -> Option<String> {
+        let answers = lab.answers.as_ref()?;
+        let base = self.lab_base(kit, lab);
+        let file = read_editable(&base, &answers.path).ok()?;
+        Some(String::from_utf8_lossy(&file.contents).into_owned())
+    }
+
+    /// Where the submission keeps a lab's files.
+    fn lab_base(&self, kit: &Kit, lab: &Lab) -> PathBuf {
+        match &self.source {
             Source::Solutions => kit.solution_dir(lab),
             Source::Tree(root) => {
                 let in_tree = root.join("labs").join(&lab.dir_name);
@@ -87,11 +105,7 @@ impl Submission {
                     bare
                 }
             }
-        };
-        lab.editable
-            .iter()
-            .map(|relative| read_editable(&base, relative))
-            .collect()
+        }
     }
 }
 

@@ -32,8 +32,10 @@ pub enum Format {
     /// The JSON report of the specification.
     Json,
     /// One row per test.
+    #[cfg(feature = "instructor")]
     Csv,
     /// JUnit XML: a testsuite per lab, a testcase per test.
+    #[cfg(feature = "instructor")]
     Junit,
     /// Gradescope's `results.json`.
     Gradescope,
@@ -48,7 +50,9 @@ pub fn render(report: &SubmissionReport, format: Format, color: bool) -> String 
     match format {
         Format::Table => table(report, color),
         Format::Json => json(report) + "\n",
+        #[cfg(feature = "instructor")]
         Format::Csv => formats::csv(report),
+        #[cfg(feature = "instructor")]
         Format::Junit => formats::junit(std::slice::from_ref(report)),
         Format::Gradescope => formats::gradescope::results(report),
         Format::Markdown => formats::markdown::feedback(report),

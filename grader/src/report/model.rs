@@ -79,7 +79,60 @@ pub struct LabReport {
     /// flagged for the instructor to read; they do not change the score.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<Violation>,
+    /// The compiler's warnings in the lab's editable files, as rustc rendered them, capped
+    /// (`grader lab N` only); they do not change the score.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub tests: Vec<TestResult>,
+    /// The lab's written answers (instructor grading of a lab with an answers file): marked
+    /// by hand, never part of `score` or `max_score`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answers: Option<Answers>,
+}
+
+/// A lab's written answers as handed in, for the instructor to read and mark by hand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answers {
+    /// The file, relative to the lab folder (`ANSWERS.md`).
+    pub file: String,
+    /// Whether the submission holds it; without it, "no answers handed in".
+    pub handed_in: bool,
+    /// The file's text as handed in. Written by the student: display only, escaped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The points the instructor gives for it by hand (the rubric's `answers_points`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_points: Option<f64>,
+    /// Always `"by hand"`: no automatic score includes these points.
+    pub graded: String,
+}
+
+impl Answers {
+    pub fn new(file: &str, text: Option<String>, max_points: Option<f64>) -> Answers {
+        Answers {
+            file: file.to_string(),
+            handed_in: text.is_some(),
+            text,
+            max_points,
+            graded: "by hand".into(),
+        }
+    }
+
+    /// One line for a report: what was handed in and what it is worth.
+    pub fn summary(&self) -> String {
+        let worth = match self.max_points {
+            Some(points) => format!(
+                "worth {} point(s), graded by hand and not included in the score above",
+                crate::report::text::points(points)
+            ),
+            None => "graded by hand, not included in the score above".to_string(),
+        };
+        if self.handed_in {
+            format!("{}: handed in; {worth}", self.file)
+        } else {
+            format!("{}: no answers handed in; {worth}", self.file)
+        }
+    }
 }
 
 /// One submission: the JSON report of the kit's specification.
@@ -113,7 +166,9 @@ impl LabReport {
             message,
             violations: Vec::new(),
             flags: Vec::new(),
+            warnings: Vec::new(),
             tests,
+            answers: None,
         }
     }
 }

@@ -100,6 +100,18 @@ fn render_lab(out: &mut String, lab: &LabReport, color: bool) {
             flag.file, flag.line, flag.rule
         );
     }
+    if !lab.warnings.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n  The compiler warns about your files (no points lost, but worth reading):\n"
+        );
+        for warning in &lab.warnings {
+            for line in warning.lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+            let _ = writeln!(out);
+        }
+    }
     let passed = lab
         .tests
         .iter()

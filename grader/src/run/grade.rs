@@ -2,17 +2,19 @@
 //! steps of this folder together.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::thread;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 
 use crate::kit::rules::{self, Violation};
-use crate::kit::submission::Submission;
+use crate::kit::submission::{Source, Submission};
 use crate::kit::{Kit, Lab, RubricEntry, Visibility};
-use crate::report::model::{LabReport, LabStatus, SubmissionReport, TestResult, TestStatus};
+use crate::report::model::{
+    Answers, LabReport, LabStatus, SubmissionReport, TestResult, TestStatus,
+};
 use crate::run::build::{BuildFailure, Cargo, TestBinaries};
 use crate::run::sandbox;
 use crate::run::score::{judge, unrun};
@@ -72,29 +74,51 @@ impl Drop for TestSlot {
 /// The grader's tools, set up once per run: cargo, the toolchain's name.
 pub struct Grader {
     pub kit: Kit,
-    cargo: Cargo,
+    /// Cargo for staged builds, into the grader's own target directory (made when first used).
+    staged: OnceLock<Cargo>,
+    /// Cargo for the student's own checkout, built in place (the student's commands).
+    in_place: Option<Cargo>,
     toolchain: String,
 }
 
 impl Grader {
+    /// A grader that stages every submission (instructor grading).
     pub fn new(kit: Kit) -> Grader {
-        let cargo = Cargo::new(stage::work_dir(&kit).join("target"), &kit.root);
-        let toolchain = cargo.toolchain(&kit.root);
-        Grader {
+        let grader = Grader {
+            staged: OnceLock::new(),
+            in_place: None,
+            toolchain: String::new(),
             kit,
-            cargo,
+        };
+        let toolchain = grader.cargo().toolchain(&grader.kit.root);
+        Grader {
             toolchain,
+            ..grader
         }
     }
 
-    /// The cargo that builds the labs.
-    pub fn cargo(&self) -> &Cargo {
-        &self.cargo
+    /// A grader for the student's own commands: the kit's checkout itself is built in place,
+    /// as the student's `cargo test -p labN` builds it, sharing its target directory; any other
+    /// submission (the reference solutions) is still staged.
+    pub fn for_student(kit: Kit, in_place: Cargo) -> Grader {
+        let toolchain = in_place.toolchain(&kit.root);
+        Grader {
+            kit,
+            staged: OnceLock::new(),
+            in_place: Some(in_place),
+            toolchain,
+        }
     }
 
     /// `rustc --version` of the toolchain that builds the labs.
     pub fn toolchain(&self) -> &str {
         &self.toolchain
+    }
+
+    /// The cargo that builds staged labs.
+    pub fn cargo(&self) -> &Cargo {
+        self.staged
+            .get_or_init(|| Cargo::new(stage::work_dir(&self.kit).join("target"), &self.kit.root))
     }
 
     /// Grades the given labs of one submission. `progress` hears what is happening.
@@ -108,7 +132,14 @@ impl Grader {
         let slot = Slot::acquire(&self.kit)?;
         let mut reports = Vec::new();
         for lab in labs {
-            reports.push(self.grade_lab(submission, lab, options, &slot, progress)?);
+            let mut report = self.grade_lab(submission, lab, options, &slot, progress)?;
+            // Instructor grading takes the written answers with the code, for reading only.
+            if options.with_hidden {
+                report.answers = lab.answers.as_ref().map(|file| {
+                    Answers::new(&file.path, submission.answers(&self.kit, lab), file.points)
+                });
+            }
+            reports.push(report);
         }
         Ok(SubmissionReport {
             submission: submission.id.clone(),
@@ -186,6 +217,7 @@ impl Grader {
         }
         let mut report = LabReport::new(lab.number, &lab.title, LabStatus::Graded, None, tests);
         report.flags = built.flags.clone();
+        report.warnings = built.warnings.clone();
         report.violations = built
             .broken
             .iter()
@@ -247,6 +279,37 @@ impl Grader {
         };
 
         progress(&format!("lab {}: building", lab.number));
+        if let Some(cargo) = self.in_place_for(submission) {
+            // The student's own checkout: one build, shared with their `cargo test`.
+            let lab_dir = self.kit.lab_dir(lab);
+            let public = [Visibility::Public.target()];
+            return match cargo.build_tests(&self.kit.root, lab, &lab_dir, &public, progress)? {
+                Ok(artifacts) => Ok(flagged(Built::Ready(BuiltLab {
+                    binaries: slot.keep_executables(&artifacts.tests)?,
+                    programs: slot.keep_executables(&artifacts.programs)?,
+                    run_dir: slot.run_dir()?,
+                    warnings: editable_warnings(&self.kit, lab, &artifacts.warnings),
+                    lab_dir,
+                    broken,
+                    flags: Vec::new(),
+                }))),
+                Err(failure) => {
+                    let in_tests = failure.file.as_deref().is_some_and(|f| {
+                        f.starts_with("tests/") || f.contains(&format!("{}/tests/", lab.dir_name))
+                    });
+                    let note = if in_tests {
+                        "the lab's tests did not compile against it"
+                    } else {
+                        "the lab did not compile"
+                    };
+                    let tests = none_ran(TestStatus::NotBuilt, note);
+                    Ok(flagged(Built::Failed(not_built(
+                        lab, &failure, tests, &broken,
+                    ))))
+                }
+            };
+        }
+        let cargo = self.cargo();
         // Every submission is built in one tree, into one target directory, by one grader at
         // a time: staged files are then always newer than the last build's outputs, whoever
         // made them, so cargo can never take another submission's binary for fresh, and the
@@ -254,10 +317,7 @@ impl Grader {
         // grader's slot before the next build may start; the tests run there.
         let building = stage::BuildLock::acquire(&self.kit)?;
         let staged = stage::stage(&self.kit, lab, &files, &building)?;
-        if let Err(failure) = self
-            .cargo
-            .build_library(&staged.root, lab, &staged.lab_dir)?
-        {
+        if let Err(failure) = cargo.build_library(&staged.root, lab, &staged.lab_dir, progress)? {
             let tests = none_ran(TestStatus::NotBuilt, "the lab did not compile");
             return Ok(flagged(Built::Failed(not_built(
                 lab, &failure, tests, &broken,
@@ -268,9 +328,7 @@ impl Grader {
             stage::add_hidden_tests(&self.kit, lab, &staged)?;
             targets.push(Visibility::Hidden.target());
         }
-        let built = self
-            .cargo
-            .build_tests(&staged.root, lab, &staged.lab_dir, &targets)?;
+        let built = cargo.build_tests(&staged.root, lab, &staged.lab_dir, &targets, progress)?;
         // The hidden tests' source has served its purpose: a running test cannot read it back.
         let _ = std::fs::remove_file(staged.lab_dir.join("tests").join("hidden.rs"));
         match built {
@@ -278,6 +336,7 @@ impl Grader {
                 binaries: slot.keep_executables(&artifacts.tests)?,
                 programs: slot.keep_executables(&artifacts.programs)?,
                 run_dir: slot.run_dir()?,
+                warnings: Vec::new(),
                 lab_dir: staged.lab_dir,
                 broken,
                 flags: Vec::new(),
@@ -292,6 +351,17 @@ impl Grader {
                 ))))
             }
         }
+    }
+
+    /// The in-place cargo, when `submission` is the kit's own checkout and this grader builds
+    /// it in place.
+    fn in_place_for(&self, submission: &Submission) -> Option<&Cargo> {
+        let cargo = self.in_place.as_ref()?;
+        let Source::Tree(tree) = &submission.source else {
+            return None;
+        };
+        let root = self.kit.root.canonicalize().ok()?;
+        (tree.canonicalize().ok()? == root).then_some(cargo)
     }
 
     /// Runs the given tests of a built lab.
@@ -320,6 +390,45 @@ pub struct BuiltLab {
     pub broken: Vec<(Violation, Vec<String>)>,
     /// Constructs flagged for the instructor (see `rules::flags`).
     pub flags: Vec<Violation>,
+    /// The compiler's warnings in the lab's editable files (in-place builds only), capped.
+    pub warnings: Vec<String>,
+}
+
+/// At most this many warnings, and this many lines of them, reach the report.
+const MAX_WARNINGS: usize = 20;
+const MAX_WARNING_LINES: usize = 200;
+
+/// The warnings whose primary span is in one of the lab's editable files, as rustc rendered
+/// them, capped; a last entry says how many more were left out.
+fn editable_warnings(kit: &Kit, lab: &Lab, warnings: &[(String, String)]) -> Vec<String> {
+    let lab_dir = kit.lab_dir(lab);
+    let editable: Vec<PathBuf> = lab.editable.iter().map(|f| lab_dir.join(f)).collect();
+    let mine = warnings.iter().filter(|(file, _)| {
+        let path = Path::new(file);
+        let absolute = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            kit.root.join(path)
+        };
+        editable.contains(&absolute)
+    });
+    let (mut kept, mut lines, mut left_out) = (Vec::new(), 0, 0);
+    for (_, rendered) in mine {
+        let length = rendered.trim_end().lines().count();
+        if kept.len() < MAX_WARNINGS && lines + length <= MAX_WARNING_LINES {
+            kept.push(rendered.trim_end().to_string());
+            lines += length;
+        } else {
+            left_out += 1;
+        }
+    }
+    if left_out > 0 {
+        kept.push(format!(
+            "... and {left_out} more warning(s): `cargo build -p {}` shows them all",
+            lab.package
+        ));
+    }
+    kept
 }
 
 /// The result of [`Grader::build_lab`].

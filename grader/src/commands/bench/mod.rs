@@ -1,7 +1,7 @@
 //! `grader bench`: measurements of the labs' concurrency models, the lecture's claims checked
 //! on the student's own code (or the reference solutions).
 //!
-//! - Labs 1, 2 and 5: each lab's provided server program is started on a free loopback port
+//! - Labs 1, 2, 5 and 7: each lab's provided server program is started on a free loopback port
 //!   and made to hold 100, 500 and 1000 idle clients; at each level the bench reads the
 //!   server's threads, resident memory and virtual size from `/proc`, then runs a short echo
 //!   load (and `redis-benchmark`, when installed, once at the top level). A thread per
@@ -26,6 +26,7 @@ mod redis;
 mod render;
 pub mod results;
 mod server;
+#[cfg(feature = "instructor")]
 pub mod throughput;
 
 use std::collections::btree_map::{BTreeMap, Entry};
@@ -39,6 +40,7 @@ use anyhow::{Context, Result};
 use crate::kit::submission::Submission;
 use crate::kit::Kit;
 use crate::report::model::LabStatus;
+use crate::run::build::Cargo;
 use crate::run::grade::{Built, Grader};
 use crate::run::stage::Slot;
 
@@ -73,7 +75,8 @@ struct Model {
 /// What is measured. Lab 1's pool (`--workers N`) is left out: N idle clients occupy all of
 /// its workers and every later client waits, which is the pool's point, not a measurement.
 /// Lab 5 gets a fixed number of workers so that its thread count is the same on any machine.
-const MODELS: [Model; 4] = [
+/// Lab 7 is the capstone: the student's own runtime, lab 2's loop under lab 6's executor.
+const MODELS: [Model; 5] = [
     Model {
         lab: 1,
         id: "lab1-thread-per-connection",
@@ -98,6 +101,12 @@ const MODELS: [Model; 4] = [
         title: "lab 5: tokio, 2 worker threads",
         args: &["--threads", "2"],
     },
+    Model {
+        lab: 7,
+        id: "lab7-own-runtime",
+        title: "lab 7: your own runtime (mio reactor), one thread",
+        args: &[],
+    },
 ];
 
 /// Runs the measurements and prints the table; with `out`, writes the files too.
@@ -121,7 +130,13 @@ pub fn command(kit: &Kit, solutions: bool, out: Option<&Path>) -> Result<bool> {
         ));
     }
 
-    let grader = Grader::new(kit.clone());
+    // The student's own checkout is built in place, sharing `grader lab N`'s build; the
+    // reference solutions are staged.
+    let grader = if solutions {
+        Grader::new(kit.clone())
+    } else {
+        Grader::for_student(kit.clone(), Cargo::in_place())
+    };
     let slot = Slot::acquire(kit)?;
     // Everything is built before anything is measured: no compiler competes for the CPU.
     let mut programs = BTreeMap::new();
@@ -247,7 +262,7 @@ fn build_server(
     };
     progress(&format!("building lab {number}"));
     Ok(
-        match grader.build_lab(submission, lab, false, slot, &|_| {})? {
+        match grader.build_lab(submission, lab, false, slot, &|m| progress(m))? {
             Built::Ready(built) => built.programs.get(&lab.package).cloned().ok_or_else(|| {
                 format!(
                     "the lab built, but without its program `{}` (src/main.rs)",

@@ -18,7 +18,7 @@ pub struct BenchReport {
     /// Cores the machine offers: the figures only compare within one machine.
     pub cores: usize,
     pub settings: Settings,
-    /// One entry per server model (labs 1, 2 and 5).
+    /// One entry per server model (labs 1, 2, 5 and 7).
     pub servers: Vec<ServerBench>,
     /// Lab 6: your executors against tokio's runtimes.
     pub executor: ExecutorBench,

@@ -44,7 +44,7 @@ use crate::kit::submission::{Source, Submission};
 use crate::kit::{Kit, Lab};
 use crate::report;
 use crate::report::formats;
-use crate::report::model::{LabReport, LabStatus, SubmissionReport, TestStatus};
+use crate::report::model::{Answers, LabReport, LabStatus, SubmissionReport, TestStatus};
 use crate::report::summary;
 use crate::run::build::Cargo;
 use crate::run::grade::{selected_tests, Grader, Options, TestSlots};
@@ -413,6 +413,9 @@ impl<'g> Batch<'g> {
                 (Some(submission), _) => {
                     let key = self.lab_key(submission, lab);
                     fingerprint.field(key.as_deref().unwrap_or("missing").as_bytes());
+                    // Written answers change the report, not the lab's verdict.
+                    let answers = submission.answers(&self.grader.kit, lab);
+                    fingerprint.field(answers.as_deref().unwrap_or("").as_bytes());
                     keys.push(key);
                 }
                 (None, Prepared::Unreadable { reason, content }) => {
@@ -454,12 +457,20 @@ impl<'g> Batch<'g> {
                         .filter(|_| !self.options.regrade)
                         .and_then(|k| read_json::<LabReport>(&self.cache_path("labs", k)));
                     match cached {
-                        Some(report) => {
+                        Some(mut report) => {
                             step(&format!(
                                 "lab {}: unchanged files, verdict from the cache",
                                 lab.number
                             ));
                             from_cache += 1;
+                            // The verdict is the code's; the answers are read afresh.
+                            report.answers = lab.answers.as_ref().map(|file| {
+                                Answers::new(
+                                    &file.path,
+                                    submission.answers(&self.grader.kit, lab),
+                                    file.points,
+                                )
+                            });
                             report
                         }
                         None => {

@@ -116,7 +116,7 @@ fi
 . "$HOME/.cargo/env" 2>/dev/null || true
 
 cd "$KIT"
-cargo build --release --locked -p grader
+cargo build --release --locked -p grader --features instructor
 # Compile the lab's dependencies now, once: each submission then builds only its own crate.
 ./target/release/grader --kit "$KIT" grade "$KIT" --lab {number} --format json > /dev/null
 "#,
@@ -125,9 +125,11 @@ cargo build --release --locked -p grader
 }
 
 fn run_script(lab: &Lab) -> String {
+    // The editable files, and the written answers when the lab has them.
     let copies: String = lab
         .editable
         .iter()
+        .chain(lab.answers.as_ref().map(|a| &a.path))
         .map(|file| {
             let name = Path::new(file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             format!(

@@ -12,7 +12,8 @@
 //! solution line that is also in the lab's stubs (`use` lines, signatures), a hidden-test line
 //! that is also in the public tests or the support crate (helper calls): every line of the
 //! labs' public files and of the grader's sources counts as published. Lines a handout quotes
-//! on purpose go into `release-allow.txt` at the kit's root. Whether a stub gives a solution
+//! on purpose go into `release-allow.txt` at the kit's root (a maintainer's file: the release
+//! does not ship it). The release's grader is built without the `instructor` feature. Whether a stub gives a solution
 //! away is `selfcheck`'s question (stubs must score zero), not this scan's.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,14 +53,14 @@ const TOP_LEVEL: &[&str] = &[
     "justfile",
     ".gitignore",
     "rust-toolchain.toml",
-    ALLOW_FILE,
     "labs",
     "grader",
     "docs",
 ];
 
-/// Docs pages for instructors only.
-const INSTRUCTOR_DOCS: &[&str] = &["instructor.md"];
+/// Docs pages for instructors only: the guide, and the pages that name hidden tests and quote
+/// planted mistakes (what the hidden tests guarantee, the mutation report).
+const INSTRUCTOR_DOCS: &[&str] = &["instructor.md", "coverage.md", "test-strength.md"];
 
 /// What a release contains, for the report.
 #[derive(Debug, Clone, Default)]
@@ -102,6 +103,7 @@ pub fn release(kit: &Kit, out: &Path, git: bool) -> Result<Released> {
             files += copy_filtered(&from, &out.join(name), Path::new(name))?;
         }
     }
+    lean_grader(out)?;
     fs::write(out.join("README.md"), student_readme(kit))?;
     files += 1;
     let workflow = out.join(crate::commands::instructor::classroom::WORKFLOW_PATH);
@@ -142,6 +144,37 @@ pub fn release(kit: &Kit, out: &Path, git: bool) -> Result<Released> {
         files,
         scanned_for: needles.len(),
     })
+}
+
+/// What the kit's `grader/Cargo.toml` turns on by default, and what the release's says.
+const KIT_FEATURES: &str = "default = [\"instructor\"]";
+const STUDENT_FEATURES: &str = "default = []";
+
+/// Writes the release's `grader/Cargo.toml` without the `instructor` feature: students build
+/// only the student's commands, never the instructor's code and crates (archives, CSV, JUnit,
+/// hashes). The lock file is the kit's: it lists optional crates whether or not they are used.
+fn lean_grader(out: &Path) -> Result<()> {
+    let manifest = out.join("grader").join("Cargo.toml");
+    let text =
+        fs::read_to_string(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
+    if text.lines().filter(|l| l.trim() == KIT_FEATURES).count() != 1 {
+        bail!(
+            "grader/Cargo.toml has no line `{KIT_FEATURES}` to turn into `{STUDENT_FEATURES}` \
+             for the student release"
+        );
+    }
+    let lean: Vec<&str> = text
+        .lines()
+        .map(|l| {
+            if l.trim() == KIT_FEATURES {
+                STUDENT_FEATURES
+            } else {
+                l
+            }
+        })
+        .collect();
+    fs::write(&manifest, lean.join("\n") + "\n")
+        .with_context(|| format!("writing {}", manifest.display()))
 }
 
 /// Copies `from` to `to`, leaving out what students must not get. Returns the files copied.
@@ -435,8 +468,8 @@ fn student_readme(kit: &Kit) -> String {
          cargo run -p grader -- lab 1     # lab 1's public tests on your code, with hints (or: just lab 1)\n\
          cargo run -p grader -- list      # every lab, its points and your last score\n\
          ```\n\n\
-         The first run compiles the grader and the labs' dependencies (a few minutes); later runs\n\
-         take seconds.\n\n\
+         The first run compiles the grader and the labs' dependencies (a few minutes on two\n\
+         cores; `cargo test -p labN` reuses them); later runs take seconds.\n\n\
          ## How to work\n\n\
          1. Read the lab's handout in `docs/src/` (`docs/src/lab1.md` for lab 1).\n\
          2. Edit only the files listed above. The grader takes nothing else from your tree: not\n   \

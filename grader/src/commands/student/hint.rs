@@ -136,6 +136,8 @@ mod tests {
             rules: vec![],
             may_use: vec![],
             timeout_hint: None,
+            equivalent_mutants: vec![],
+            answers: None,
         };
         let first = render(&lab, &entry, &hints, 1);
         assert!(first.contains("hint 1 of 3: general") && !first.contains("hint 2 of 3:"));

@@ -111,6 +111,21 @@ pub fn submission_page(report: &SubmissionReport) -> String {
                 escape(&v.rule)
             );
         }
+        if let Some(answers) = &lab.answers {
+            let _ = writeln!(
+                body,
+                "<p class=\"answers\">Written answers: {}.</p>",
+                escape(&answers.summary())
+            );
+            if let Some(text) = &answers.text {
+                let _ = writeln!(
+                    body,
+                    "<details open><summary>{}</summary><pre>{}</pre></details>",
+                    escape(&answers.file),
+                    escape(text)
+                );
+            }
+        }
         let _ = writeln!(
             body,
             "<table><tr><th>test</th><th>visibility</th><th>status</th><th>points</th><th>time</th></tr>"

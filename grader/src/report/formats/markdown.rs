@@ -73,6 +73,17 @@ pub fn feedback(report: &SubmissionReport) -> String {
             lab.tests.len(),
             lab_status_label(lab.status)
         );
+        if let Some(answers) = &lab.answers {
+            let _ = writeln!(
+                out,
+                "**Written answers**: {}.\n",
+                inline(&answers.summary())
+            );
+            if let Some(text) = &answers.text {
+                // Student-written: in a fence it cannot close, shown as it was handed in.
+                let _ = writeln!(out, "{}", fenced(text));
+            }
+        }
         // Tests that never ran share one reason, already given above.
         if lab.status != LabStatus::Graded {
             continue;

@@ -13,14 +13,22 @@ pub mod gradescope;
 pub mod html;
 pub mod markdown;
 
+#[cfg(feature = "instructor")]
 use std::collections::BTreeMap;
+#[cfg(feature = "instructor")]
 use std::time::Duration;
 
+#[cfg(feature = "instructor")]
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::report::model::{LabStatus, SubmissionReport, TestResult, TestStatus};
-use crate::report::text::{failure_message, points};
+use crate::report::model::{LabStatus, TestResult};
+#[cfg(feature = "instructor")]
+use crate::report::model::{SubmissionReport, TestStatus};
+use crate::report::text::failure_message;
+#[cfg(feature = "instructor")]
+use crate::report::text::points;
 
+#[cfg(feature = "instructor")]
 /// One row per test: `submission,lab,test,visibility,status,score,max_score,duration_ms`.
 pub fn csv(report: &SubmissionReport) -> String {
     let mut writer = ::csv::Writer::from_writer(Vec::new());
@@ -51,6 +59,7 @@ pub fn csv(report: &SubmissionReport) -> String {
     into_string(writer)
 }
 
+#[cfg(feature = "instructor")]
 /// The class gradebook: `student`, one column per lab (`lab1`, ...), `total`. A lab that a
 /// student's report does not hold is left empty; a lab that was graded but scored nothing is 0.
 pub fn gradebook(reports: &[SubmissionReport]) -> String {
@@ -78,11 +87,13 @@ pub fn gradebook(reports: &[SubmissionReport]) -> String {
     into_string(writer)
 }
 
+#[cfg(feature = "instructor")]
 fn into_string(writer: ::csv::Writer<Vec<u8>>) -> String {
     let bytes = writer.into_inner().unwrap_or_default();
     String::from_utf8(bytes).unwrap_or_default()
 }
 
+#[cfg(feature = "instructor")]
 /// A student id comes from a file name: one starting like a formula must not become one when
 /// the gradebook is opened in a spreadsheet.
 fn spreadsheet_safe(text: &str) -> String {
@@ -93,6 +104,7 @@ fn spreadsheet_safe(text: &str) -> String {
     }
 }
 
+#[cfg(feature = "instructor")]
 /// A JUnit XML report: a testsuite per submission and lab, a testcase per test; failures
 /// carry the grader's note, the failure message and the hint.
 pub fn junit(reports: &[SubmissionReport]) -> String {
@@ -182,6 +194,7 @@ pub fn tail_chars(text: &str, cap: usize) -> String {
     format!("[... {start} bytes cut ...]\n{}", &text[start..])
 }
 
+#[cfg(feature = "instructor")]
 fn one_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or("");
     if line.chars().count() > 200 {
@@ -205,6 +218,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "instructor")]
     fn formula_like_ids_are_quoted_for_spreadsheets() {
         assert_eq!(spreadsheet_safe("=HYPERLINK()"), "'=HYPERLINK()");
         assert_eq!(spreadsheet_safe("alice"), "alice");
