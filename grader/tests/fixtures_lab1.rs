@@ -233,3 +233,15 @@ fn files_dated_in_the_past_are_never_graded_from_a_stale_build() {
 fn tampered_manifests_build_scripts_tests_and_toolchain_files_are_ignored() {
     assert_fixture(1, "tampered-build");
 }
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn a_pooled_server_with_a_thread_per_connection_loses_only_the_thread_bound_test() {
+    assert_fixture(1, "pooled-thread-per-connection");
+}
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn writing_with_the_store_locked_loses_only_the_never_reading_client_test() {
+    assert_fixture(1, "write-under-lock");
+}

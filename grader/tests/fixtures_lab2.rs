@@ -51,3 +51,15 @@ fn never_closing_connections_loses_only_the_closed_connections_test() {
 fn a_zero_poll_timeout_loses_only_the_idle_cpu_test() {
     assert_fixture(2, "zero-poll-timeout");
 }
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn an_output_buffer_without_a_limit_loses_only_the_backpressure_test() {
+    assert_fixture(2, "no-backpressure");
+}
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn a_loop_that_trusts_stale_timers_loses_only_the_stale_timer_test() {
+    assert_fixture(2, "stale-timer-crashes-the-loop");
+}

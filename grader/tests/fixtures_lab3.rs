@@ -81,3 +81,9 @@ fn a_memory_hog_is_stopped_by_the_memory_cap() {
     }
     assert_fixture(3, "memory-hog");
 }
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn an_add_to_inbox_that_wakes_itself_loses_only_the_busy_waking_test() {
+    assert_fixture(3, "inbox-wakes-itself");
+}

@@ -65,3 +65,42 @@ fn an_async_block_in_an_editable_file_zeroes_every_test_and_names_the_lines() {
         "no `async`, no `.await`",
     );
 }
+
+// Busy waking: each combinator that wakes its own task on every poll loses its own
+// busy-waking test (and the pipeline's, when the pipeline is built on it).
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn a_map_that_wakes_itself_loses_its_busy_waking_test_and_the_pipelines() {
+    assert_fixture(4, "map-wakes-itself");
+}
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn a_then_that_wakes_itself_loses_only_its_busy_waking_test() {
+    assert_fixture(4, "then-wakes-itself");
+}
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn an_and_then_that_wakes_itself_loses_its_busy_waking_test_and_the_pipelines() {
+    assert_fixture(4, "and-then-wakes-itself");
+}
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn a_join_that_wakes_itself_loses_only_its_busy_waking_test() {
+    assert_fixture(4, "join-wakes-itself");
+}
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn a_select_that_wakes_itself_loses_only_its_busy_waking_test() {
+    assert_fixture(4, "select-wakes-itself");
+}
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn a_join_all_that_wakes_itself_loses_only_its_busy_waking_test() {
+    assert_fixture(4, "join-all-wakes-itself");
+}

@@ -43,3 +43,15 @@ fn waiting_without_a_grace_period_loses_only_the_grace_test() {
 fn skipping_verify_has_space_loses_only_the_inbox_full_test() {
     assert_fixture(5, "space-never-verified");
 }
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn a_connection_that_blocks_before_closing_loses_only_the_heartbeat_test() {
+    assert_fixture(5, "quit-blocks-before-closing");
+}
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn an_add_to_inbox_that_blocks_loses_only_its_heartbeat_test() {
+    assert_fixture(5, "inbox-blocks");
+}

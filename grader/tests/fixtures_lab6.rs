@@ -87,3 +87,15 @@ fn a_pool_that_leaks_waiting_tasks_loses_only_the_pool_drop_test() {
 fn a_pool_with_one_worker_loses_only_the_parallel_test() {
     assert_fixture(6, "pool-with-one-worker");
 }
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn a_join_handle_that_wakes_itself_loses_only_the_busy_handle_test() {
+    assert_fixture(6, "handle-wakes-itself");
+}
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn a_pool_with_a_thread_per_task_loses_only_the_own_workers_test() {
+    assert_fixture(6, "pool-thread-per-task");
+}

@@ -6,13 +6,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use lab1::{handle_client, serve_pooled, serve_threaded, ThreadPool};
 use pretty_assertions::assert_eq;
 use support::client::Client;
 use support::grading::graded;
+use support::probe::thread_count;
 use support::testing::{in_background, local_listener, serve_each_connection_on_a_thread, within};
 use support::{Reply, Store, MAX_FRAME};
 
@@ -137,21 +138,26 @@ fn pooled_server_serves_as_many_clients_at_once_as_it_has_workers() {
 fn pool_runs_jobs_only_on_its_own_workers() {
     graded(|| {
         const WORKERS: usize = 3;
+        let before = thread_count().expect("the thread count, from /proc/self/status");
         let pool = ThreadPool::new(WORKERS);
         let seen_threads = Arc::new(Mutex::new(HashSet::new()));
         let running = Arc::new(AtomicUsize::new(0));
         let most_running = Arc::new(AtomicUsize::new(0));
+        // The most threads the process had while a job ran.
+        let most_threads = Arc::new(AtomicUsize::new(0));
         let (done_tx, done_rx) = mpsc::channel();
         for _ in 0..60 {
-            let (seen_threads, running, most_running, done_tx) = (
+            let (seen_threads, running, most_running, most_threads, done_tx) = (
                 seen_threads.clone(),
                 running.clone(),
                 most_running.clone(),
+                most_threads.clone(),
                 done_tx.clone(),
             );
             pool.execute(move || {
                 let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                 most_running.fetch_max(now, Ordering::SeqCst);
+                most_threads.fetch_max(thread_count().unwrap_or(0), Ordering::SeqCst);
                 seen_threads.lock().unwrap().insert(thread::current().id());
                 thread::sleep(Duration::from_millis(2));
                 running.fetch_sub(1, Ordering::SeqCst);
@@ -173,6 +179,13 @@ fn pool_runs_jobs_only_on_its_own_workers() {
         assert!(
             most <= WORKERS,
             "{most} jobs ran at once on a pool of {WORKERS} workers"
+        );
+        let started = most_threads.load(Ordering::SeqCst).saturating_sub(before);
+        assert!(
+            started <= WORKERS + 1,
+            "while 60 jobs ran on a ThreadPool::new({WORKERS}), the process had {started} more \
+             threads than before the pool existed: new() starts exactly `workers` threads, and \
+             neither execute() nor a worker may start more"
         );
         within(Duration::from_secs(5), "dropping the pool", move || {
             drop(pool)
@@ -345,5 +358,78 @@ fn oversized_frame_gets_an_error_and_the_connection_closes() {
             client.wait_for_close(),
             "after a frame too large the connection must be closed"
         );
+    });
+}
+
+// Mistake: serve_pooled that ignores `workers` and starts a thread per connection (instead of,
+// or next to, the pool): the bound on threads that part B is for is gone.
+#[test]
+fn pooled_server_never_runs_more_threads_than_its_workers() {
+    graded(|| {
+        const WORKERS: usize = 4;
+        const CLIENTS: usize = 16;
+        let (listener, addr) = local_listener();
+        let store = Arc::new(Mutex::new(Store::new()));
+        let before = thread_count().expect("the thread count, from /proc/self/status");
+        in_background("serve_pooled", move || {
+            let _ = serve_pooled(listener, store, WORKERS);
+        });
+        let mut clients: Vec<Client> = (0..CLIENTS).map(|_| Client::connect(addr)).collect();
+        for client in &mut clients {
+            client.send(&["PING"]);
+        }
+        // Every connection has been accepted by now: watch the thread count for a while.
+        let mut most = 0;
+        let watch_until = Instant::now() + Duration::from_millis(300);
+        while Instant::now() < watch_until {
+            most = most.max(thread_count().unwrap_or(0));
+            thread::sleep(Duration::from_millis(5));
+        }
+        let started = most.saturating_sub(before);
+        assert!(
+            started <= WORKERS + 2,
+            "with {CLIENTS} clients connected to serve_pooled(.., {WORKERS}), the process had \
+             {started} more threads than before the server started (at most {WORKERS} workers \
+             and the accept loop's thread are expected): serve_pooled must hand each connection \
+             to the pool (pool.execute), never start a thread per connection"
+        );
+        // The pool still serves everyone, {WORKERS} at a time, as earlier clients leave.
+        for (index, mut client) in clients.into_iter().enumerate() {
+            let reply = client.read_reply().unwrap_or_else(|e| {
+                panic!(
+                    "client {index} of {CLIENTS} on a pool of {WORKERS} workers, after the \
+                     clients before it left, got no reply ({e}): each worker must take the next \
+                     queued connection once its client is gone"
+                )
+            });
+            assert_eq!(reply, pong());
+        }
+    });
+}
+
+// Mistake: writing the replies with the store still locked. A client that never reads its
+// replies fills the socket, the write blocks, and every other client waits for the lock.
+#[test]
+fn client_that_never_reads_its_replies_does_not_hold_the_store_lock() {
+    graded(|| {
+        let addr = handler_server();
+        let mut hoarder = Client::connect(addr);
+        let big = "x".repeat(60 * 1024);
+        hoarder.must_call(&["SET", "big", &big], "SET of a 60 KiB value");
+        // 18 MB of replies that this client never reads: its handler blocks in a write.
+        hoarder.send_raw("GET big\r\n".repeat(300).as_bytes());
+        thread::sleep(Duration::from_millis(100));
+        let mut other = Client::connect(addr);
+        for round in 0..3 {
+            let reply = other.must_call(
+                &["SET", "k", "v"],
+                &format!(
+                    "SET {round} while another client does not read 18 MB of replies (is the \
+                     store locked while writing to the socket? lock only around apply, and let \
+                     the guard go before any write)"
+                ),
+            );
+            assert_eq!(reply, Reply::ok());
+        }
     });
 }

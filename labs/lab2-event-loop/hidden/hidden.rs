@@ -8,7 +8,7 @@ use bytes::Bytes;
 use pretty_assertions::assert_eq;
 use support::client::Client;
 use support::grading::graded;
-use support::probe::{cpu_time, open_fds, thread_count};
+use support::probe::{cpu_time, open_fds, rss_bytes, thread_count};
 use support::testing::{in_background, local_listener, raise_open_files_limit};
 use support::{Reply, Request, MAX_FRAME};
 
@@ -364,6 +364,108 @@ fn oversized_frame_gets_an_error_and_the_connection_closes() {
         assert!(
             client.wait_for_close(),
             "after a frame too large the connection must be closed"
+        );
+    });
+}
+
+// Mistake: no backpressure. A client that sends requests and never reads the replies makes a
+// server without a limit on unsent output buffer every reply: memory without bound.
+#[test]
+fn client_that_never_reads_does_not_make_the_server_buffer_without_bound() {
+    graded(|| {
+        let addr = start_server();
+        let mut hoarder = Client::connect(addr);
+        hoarder.must_call(
+            &["SET", "big", &value(0, 60 * 1024)],
+            "SET of a 60 KiB value",
+        );
+        let before = rss_bytes().expect("resident memory, from /proc/self/status");
+        // 9 KB of requests, 60 MB of replies that this client never reads.
+        hoarder.send_raw("GET big\r\n".repeat(1000).as_bytes());
+        thread::sleep(Duration::from_millis(500));
+        let mut other = Client::connect(addr);
+        other.must_call(
+            &["PING"],
+            "PING while another client does not read 60 MB of replies",
+        );
+        let grown = rss_bytes().unwrap().saturating_sub(before);
+        assert!(
+            grown < 16 << 20,
+            "a client sent 1000 GETs of a 60 KiB value and read none of the replies, and the \
+             server's memory grew by {} MiB: it keeps answering a client that does not read, \
+             into an output buffer without limit. Past a limit of unsent output (a few times \
+             MAX_FRAME), stop reading and answering that client, and resume once its output \
+             has drained",
+            grown >> 20
+        );
+        drop(hoarder);
+    });
+}
+
+// Mistake: a timer or an event that outlives its connection: the deadline of a client that
+// left mid-SLEEP ends the SLEEP of the next client in the same slot (or token), or names an
+// empty slot and crashes the loop.
+#[test]
+fn a_closed_connections_timer_does_not_disturb_the_next_clients() {
+    graded(|| {
+        let addr = start_server();
+        // Eight clients leave in the middle of a SLEEP 150: their deadlines stay on the heap,
+        // naming slots that five new clients may take, and three that stay empty.
+        let leaving: Vec<Client> = (0..8)
+            .map(|_| {
+                let mut leaving = Client::connect(addr);
+                leaving.must_call(&["PING"], "PING before a SLEEP 150");
+                leaving.send(&["SLEEP", "150"]);
+                leaving
+            })
+            .collect();
+        // Let the loop read the SLEEPs and set their deadlines, then hang up.
+        thread::sleep(Duration::from_millis(20));
+        drop(leaving);
+        thread::sleep(Duration::from_millis(30));
+        // Five new clients, maybe in the same slots, sleep longer: nothing may end their
+        // SLEEP before its own deadline. Each reply is timed by a thread of its own.
+        let readers: Vec<_> = (0..5)
+            .map(|index| {
+                let mut sleeper = Client::connect(addr);
+                sleeper.must_call(&["PING"], &format!("new client {index}'s PING"));
+                let sent = Instant::now();
+                sleeper.send(&["SLEEP", "600"]);
+                thread::spawn(move || {
+                    let reply = sleeper.read_reply();
+                    (sent.elapsed(), reply)
+                })
+            })
+            .collect();
+        for (index, reader) in readers.into_iter().enumerate() {
+            let (after, reply) = reader.join().expect("a reader thread");
+            match reply {
+                Ok(reply) => assert_eq!(
+                    reply,
+                    Reply::slept(600),
+                    "new client {index}'s reply to SLEEP 600"
+                ),
+                Err(e) => panic!(
+                    "new client {index} got no reply to SLEEP 600 ({e}) after earlier clients \
+                     had left in the middle of a SLEEP: did a timer of a closed connection \
+                     crash the loop? A timer entry (or an event) may name a connection that \
+                     has closed, or a slot that a new connection now holds: check that it is \
+                     still the same connection (an id next to the slot) before driving it"
+                ),
+            }
+            assert!(
+                after >= Duration::from_millis(590),
+                "new client {index}'s SLEEP 600 was answered after {after:?}: the deadline of a \
+                 client that had left mid-SLEEP ended the SLEEP of a new connection in its slot. \
+                 Keep an id (or generation) next to each timer entry and drive the connection \
+                 only if the slot still holds the same one, and let drive decide by the \
+                 deadline it stored itself"
+            );
+        }
+        let mut newcomer = Client::connect(addr);
+        assert_eq!(
+            newcomer.must_call(&["PING"], "a new client once the sleepers are done"),
+            pong()
         );
     });
 }

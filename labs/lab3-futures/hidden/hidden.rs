@@ -11,8 +11,8 @@ use lab3::{add_to_inbox, Countdown, Delay};
 use pretty_assertions::assert_eq;
 use support::grading::graded;
 use support::mail::{Call, Event, MailError, Message, MockMail, Recipient, Service, Timing};
-use support::probe::thread_count;
-use support::tasks::{wait_until, CountingWaker, Probe};
+use support::probe::{cpu_time, thread_count};
+use support::tasks::{drive_counting, wait_until, CountingWaker, Probe, Stopped};
 use tokio_test::task::{spawn, Spawn};
 use tokio_test::{assert_pending, assert_ready};
 
@@ -446,5 +446,111 @@ fn add_to_inbox_panics_when_polled_after_completion() {
                 again.unwrap()
             );
         }
+    });
+}
+
+// Mistake: AddToInbox wakes its own task on every poll (or after every state change) while a
+// service is slow: right answers, and an executor that polls it in a loop (busy waking).
+#[test]
+fn add_to_inbox_does_not_wake_itself_while_a_service_is_slow() {
+    graded(|| {
+        let slow = Duration::from_millis(60);
+        let mail = mail_taking(Timing::AfterDelay(slow));
+        // Polled as an executor would: again only after a wake-up; stopped after 500 polls.
+        let driven = drive_counting(add_to_inbox(mail.clone(), 1, 7), PATIENCE, 500);
+        assert!(
+            driven.polls <= 8,
+            "add_to_inbox over three services that each answer {slow:?} after their first poll \
+             (woken by a timer thread) was {}. A correct state machine is polled about once per \
+             service, at most 8 times here. It wakes its own task while a service is Pending, so \
+             an executor polls it again and again and burns a CPU (busy waking). Return Pending \
+             only when the service future you just polled with cx returned Pending: that future \
+             wakes the task. The services saw:\n{}",
+            driven.summary(),
+            mail.journal()
+        );
+        if driven.stopped != Some(Stopped::NotWoken) {
+            assert_eq!(driven.output, Some(Ok(())), "{}", mail.journal());
+        }
+    });
+}
+
+// Mistake: a timer thread that waits by spinning (try_recv in a loop, or short sleeps to "check
+// the time") instead of sleeping until the earliest deadline or a new registration.
+#[test]
+fn the_timer_thread_sleeps_while_a_delay_waits() {
+    graded(|| {
+        let waker = CountingWaker::new();
+        let mut delay = Box::pin(Delay::new(Duration::from_millis(300)));
+        let before = cpu_time().expect("CPU time from /proc/self");
+        let started = Instant::now();
+        assert!(
+            waker.poll(delay.as_mut()).is_pending(),
+            "a Delay of 300 ms polled at once must be Pending"
+        );
+        // Nobody polls meanwhile: only the timer thread can use the CPU.
+        std::thread::sleep(Duration::from_millis(350));
+        let used = cpu_time().unwrap().saturating_sub(before);
+        let elapsed = started.elapsed();
+        assert!(
+            waker.wait_for_wakes(1, PATIENCE),
+            "a Delay of 300 ms did not wake its task within {PATIENCE:?}: a lost wake-up"
+        );
+        assert!(
+            used < Duration::from_millis(60),
+            "while one Delay of 300 ms waited, the process used {used:?} of CPU time in \
+             {elapsed:?}: the timer thread spins. It must sleep until the earliest deadline or \
+             a new registration, whichever comes first (Receiver::recv_timeout), and wait \
+             without a timeout (recv) when no delay is pending"
+        );
+    });
+}
+
+// Mistake: a timer thread that keeps waiting for the deadline it was waiting for when an
+// earlier one is registered: a 50 ms Delay made during a 3 s one waits 3 s.
+#[test]
+fn a_short_delay_is_not_held_up_by_a_longer_one() {
+    graded(|| {
+        let long_waker = CountingWaker::new();
+        let mut long = Box::pin(Delay::new(Duration::from_secs(3)));
+        assert!(
+            long_waker.poll(long.as_mut()).is_pending(),
+            "a Delay of 3 s polled at once must be Pending"
+        );
+        // The timer thread now waits for the 3 s deadline.
+        std::thread::sleep(Duration::from_millis(50));
+        let started = Instant::now();
+        let waker = CountingWaker::new();
+        let mut short = Box::pin(Delay::new(Duration::from_millis(50)));
+        assert!(
+            waker.poll(short.as_mut()).is_pending(),
+            "a Delay of 50 ms polled at once must be Pending"
+        );
+        // Poll again after every wake-up, as an executor would, until the Delay is Ready.
+        let deadline = started + Duration::from_secs(2);
+        let mut seen = 0;
+        let woken = loop {
+            if !waker.wait_for_wakes(seen + 1, deadline.saturating_duration_since(Instant::now())) {
+                break false;
+            }
+            seen = waker.wakes();
+            if waker.poll(short.as_mut()).is_ready() {
+                break true;
+            }
+        };
+        let elapsed = started.elapsed();
+        assert!(
+            woken && elapsed < Duration::from_secs(1),
+            "a Delay of 50 ms, made while a Delay of 3 s was pending, was {}: the \
+             timer thread kept waiting for the 3 s deadline. Wait for the earliest deadline or \
+             a new registration, whichever comes first (recv_timeout), and after a new one, \
+             look again at which deadline is the earliest",
+            if woken {
+                format!("Ready only after {elapsed:?}")
+            } else {
+                "not Ready within 2 s".to_string()
+            }
+        );
+        drop(long);
     });
 }

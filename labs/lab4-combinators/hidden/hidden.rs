@@ -3,6 +3,7 @@
 //! Every wait is bounded: a lost wake-up fails a test with a message, it never hangs it.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,7 +12,9 @@ use lab4::{add_to_inbox, join_all, Either, FutureExt};
 use pretty_assertions::assert_eq;
 use support::grading::graded;
 use support::mail::{Call, Event, MailError, Message, MockMail, Recipient, Service, Timing};
-use support::tasks::{gate, not_unpin, ready_after, wait_until, Probe};
+use support::tasks::{
+    drive_counting, gate, not_unpin, opens_after, ready_after, wait_until, Driven, Probe, Stopped,
+};
 use tokio_test::task::{spawn, Spawn};
 use tokio_test::{assert_pending, assert_ready};
 
@@ -634,5 +637,324 @@ fn add_to_inbox_refuses_a_message_that_does_not_fit_the_inbox() {
             "deliver must not be called for a message that does not fit; the services saw:\n{}",
             mail.journal()
         );
+    });
+}
+
+// Mistake: a finished future (the first stage of then or and_then, a side of join, one of
+// join_all's) kept alive until the whole combinator ends, or polled again while the rest waits.
+#[test]
+fn then_and_then_join_and_join_all_drop_a_finished_future_at_once() {
+    graded(|| {
+        fn first_stage_is_gone<F: Future>(what: &str, probe: &Probe, future: F, open: impl FnOnce())
+        where
+            F::Output: std::fmt::Debug,
+        {
+            let mut task = spawn(future);
+            for _ in 0..3 {
+                assert_pending!(task.poll(), "{what} while its other future is Pending");
+            }
+            assert_eq!(
+                probe.polls_after_ready(),
+                0,
+                "{what}: the future that had finished was polled {} more times while the other \
+                 one was Pending: a finished future must never be polled again",
+                probe.polls_after_ready()
+            );
+            assert_eq!(
+                probe.drops(),
+                1,
+                "{what}: the future that had finished was still alive while the other one was \
+                 Pending: drop a finished future at once (set its #[pin] Option to None, or \
+                 move to the next stage of your state enum), so that its resources and its \
+                 clone of the task's waker go with it"
+            );
+            open();
+            assert_ready!(task.poll(), "{what} once its other future is ready");
+        }
+
+        let probe = Probe::new();
+        let (second, key) = gate::<u8>();
+        let then = probe.watch(ready_after(0, 1)).then(move |_| second);
+        first_stage_is_gone(
+            "then, after its first future finished",
+            &probe,
+            then,
+            move || key.open(2),
+        );
+
+        let probe = Probe::new();
+        let (second, key) = gate::<Result<u8, ()>>();
+        let and_then = probe
+            .watch(ready_after(0, Ok::<u8, ()>(1)))
+            .and_then(move |_| second);
+        first_stage_is_gone(
+            "and_then, after its first future finished",
+            &probe,
+            and_then,
+            move || key.open(Ok(2)),
+        );
+
+        let probe = Probe::new();
+        let (right, key) = gate::<u8>();
+        let join = probe.watch(ready_after(0, 1)).join(right);
+        first_stage_is_gone(
+            "join, after its left side finished",
+            &probe,
+            join,
+            move || key.open(2),
+        );
+
+        let probe = Probe::new();
+        let (left, key) = gate::<u8>();
+        let join = left.join(probe.watch(ready_after(0, 1)));
+        first_stage_is_gone(
+            "join, after its right side finished",
+            &probe,
+            join,
+            move || key.open(2),
+        );
+
+        let probe = Probe::new();
+        let (straggler, key) = gate::<u8>();
+        let futures: Vec<Pin<Box<dyn Future<Output = u8>>>> = vec![
+            Box::pin(probe.watch(ready_after(0, 1))),
+            Box::pin(straggler),
+        ];
+        first_stage_is_gone(
+            "join_all, after one of its two futures finished",
+            &probe,
+            join_all(futures),
+            move || key.open(2),
+        );
+    });
+}
+
+// Mistake: futures that outlive the combinator that owns them (leaked to get a pinned
+// reference, or kept in a global): dropping a future must cancel everything inside it.
+#[test]
+fn dropping_an_unfinished_combinator_drops_every_future_inside_it() {
+    graded(|| {
+        fn all_dropped<F: Future>(what: &str, probe: &Probe, inside: usize, future: F)
+        where
+            F::Output: std::fmt::Debug,
+        {
+            let mut task = spawn(future);
+            assert_pending!(task.poll(), "{what} while its futures are Pending");
+            assert_pending!(task.poll(), "{what} while its futures are Pending");
+            drop(task);
+            assert_eq!(
+                probe.drops(),
+                inside,
+                "{what} was dropped before it finished, and only {} of the {inside} futures \
+                 inside it were dropped with it: dropping a future cancels it, so everything it \
+                 owns must go with it. Own the inner futures (pin projection, Box::pin), never \
+                 leak them (Box::leak, mem::forget) or keep them elsewhere",
+                probe.drops()
+            );
+        }
+
+        let probe = Probe::new();
+        all_dropped("map", &probe, 1, probe.watch(gate::<u8>().0).map(|x| x));
+        let probe = Probe::new();
+        let first = probe.watch(gate::<u8>().0);
+        all_dropped(
+            "then, in its first stage",
+            &probe,
+            1,
+            first.then(|x| ready_after(0, x)),
+        );
+        let probe = Probe::new();
+        let second = probe.watch(gate::<u8>().0);
+        all_dropped(
+            "then, in its second stage",
+            &probe,
+            1,
+            ready_after(0, 1).then(move |_| second),
+        );
+        let probe = Probe::new();
+        let second = probe.watch(gate::<Result<u8, ()>>().0);
+        all_dropped(
+            "and_then, in its second stage",
+            &probe,
+            1,
+            ready_after(0, Ok::<u8, ()>(1)).and_then(move |_| second),
+        );
+        let probe = Probe::new();
+        all_dropped(
+            "join",
+            &probe,
+            2,
+            probe
+                .watch(gate::<u8>().0)
+                .join(probe.watch(gate::<u8>().0)),
+        );
+        let probe = Probe::new();
+        all_dropped(
+            "select",
+            &probe,
+            2,
+            probe
+                .watch(gate::<u8>().0)
+                .select(probe.watch(gate::<u8>().0)),
+        );
+        let probe = Probe::new();
+        let futures = (0..5).map(|_| probe.watch(gate::<u8>().0)).collect();
+        all_dropped("join_all of 5 futures", &probe, 5, join_all(futures));
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Busy waking: a combinator that wakes its own task on every poll gives the right answers,
+// and keeps one CPU at 100 % while its futures wait. Each test drives a combinator over slow
+// leaves (gates that another thread opens after a while), the way an executor would: poll,
+// then wait for a wake-up. A correct combinator is polled about once per leaf that opens; a
+// busy one hundreds of times, until the test stops it.
+// ---------------------------------------------------------------------------------------
+
+/// How long a slow leaf stays Pending before another thread opens it.
+const SLOW: Duration = Duration::from_millis(60);
+
+/// How long the busy-waking tests wait for a combinator over slow leaves.
+const BUSY_PATIENCE: Duration = Duration::from_secs(2);
+
+/// Polls after which a combinator that keeps waking itself is stopped.
+const POLL_BUDGET: usize = 500;
+
+/// Drives `future` over `leaves` slow leaves and fails if it was polled more than twice per
+/// leaf, plus twice: a future that wakes its own task while its children wait. (A lost
+/// wake-up is another test's business: here it only ends the drive early.)
+fn assert_no_busy_waking<F: Future>(what: &str, leaves: usize, future: F) -> Driven<F::Output> {
+    let driven = drive_counting(future, BUSY_PATIENCE, POLL_BUDGET);
+    let most = 2 * leaves + 2;
+    assert!(
+        driven.polls <= most,
+        "{what}: while its {leaves} slow future(s) waited to be woken by another thread, it was \
+         {}. A correct combinator needs about one poll per wake-up of a child, at most {most} \
+         here. It wakes its own task (cx.waker().wake_by_ref() or wake()) while its children are \
+         Pending, so an executor polls it again and again and burns a CPU: busy waking. Return \
+         Pending only because a child you just polled with cx returned Pending, and let that \
+         child wake the task",
+        driven.summary()
+    );
+    driven
+}
+
+// Mistake: Map wakes its task on every poll (busy waking).
+#[test]
+fn map_does_not_wake_itself_while_its_future_waits() {
+    graded(|| {
+        let driven = assert_no_busy_waking(
+            "map over a slow future",
+            1,
+            opens_after(SLOW, 20).map(|x| x + 1),
+        );
+        if driven.stopped.is_none() {
+            assert_eq!(driven.output, Some(21), "map(|x| x + 1) of 20");
+        }
+    });
+}
+
+// Mistake: Then wakes its task on every poll, during either stage (busy waking).
+#[test]
+fn then_does_not_wake_itself_while_either_future_waits() {
+    graded(|| {
+        assert_no_busy_waking(
+            "then over two slow futures",
+            2,
+            opens_after(SLOW, 1).then(|x| opens_after(SLOW, x + 1)),
+        );
+        assert_no_busy_waking(
+            "then over two slow !Unpin futures",
+            2,
+            not_unpin(opens_after(SLOW, 1)).then(|x| not_unpin(opens_after(SLOW, x + 1))),
+        );
+    });
+}
+
+// Mistake: AndThen wakes its task on every poll, during either stage (busy waking).
+#[test]
+fn and_then_does_not_wake_itself_while_either_future_waits() {
+    graded(|| {
+        assert_no_busy_waking(
+            "and_then over two slow futures",
+            2,
+            opens_after(SLOW, Ok::<u8, ()>(1)).and_then(|x| opens_after(SLOW, Ok::<u8, ()>(x + 1))),
+        );
+        assert_no_busy_waking(
+            "and_then over a slow future that ends in Err",
+            1,
+            opens_after(SLOW, Err::<u8, ()>(())).and_then(|x| opens_after(SLOW, Ok::<u8, ()>(x))),
+        );
+    });
+}
+
+// Mistake: Join wakes its task on every poll while a side waits (busy waking).
+#[test]
+fn join_does_not_wake_itself_while_its_futures_wait() {
+    graded(|| {
+        assert_no_busy_waking(
+            "join of two slow futures, the left one finishing first",
+            2,
+            opens_after(SLOW, 'l').join(opens_after(2 * SLOW, 'r')),
+        );
+        assert_no_busy_waking(
+            "join of two slow futures, the right one finishing first",
+            2,
+            opens_after(2 * SLOW, 'l').join(opens_after(SLOW, 'r')),
+        );
+    });
+}
+
+// Mistake: Select wakes its task on every poll while both sides wait (busy waking).
+#[test]
+fn select_does_not_wake_itself_while_its_futures_wait() {
+    graded(|| {
+        assert_no_busy_waking(
+            "select of two slow futures, the right one finishing first",
+            1,
+            opens_after(3 * SLOW, 'l').select(opens_after(SLOW, 'r')),
+        );
+        assert_no_busy_waking(
+            "select of two slow futures, the left one finishing first",
+            1,
+            opens_after(SLOW, 'l').select(opens_after(3 * SLOW, 'r')),
+        );
+    });
+}
+
+// Mistake: JoinAll wakes its task on every poll while some of its futures wait (busy waking).
+#[test]
+fn join_all_does_not_wake_itself_while_its_futures_wait() {
+    graded(|| {
+        // Six slow futures that finish in a shuffled order, 20 ms apart.
+        let futures: Vec<_> = [3u32, 1, 5, 2, 6, 4]
+            .into_iter()
+            .map(|finish| opens_after(Duration::from_millis(20) * finish + SLOW, finish))
+            .collect();
+        assert_no_busy_waking("join_all of six slow futures", 6, join_all(futures));
+    });
+}
+
+// Mistake: a pipeline whose combinators wake the task on every poll while a service is slow.
+#[test]
+fn add_to_inbox_does_not_wake_itself_while_a_service_is_slow() {
+    graded(|| {
+        let mail = mail()
+            .answer(Service::LoadMessage, Timing::AfterDelay(SLOW))
+            .answer(Service::GetRecipient, Timing::AfterDelay(SLOW))
+            .answer(Service::Deliver, Timing::AfterDelay(SLOW));
+        let driven = drive_counting(add_to_inbox(mail.clone(), 1, 7), BUSY_PATIENCE, POLL_BUDGET);
+        assert!(
+            driven.polls <= 8,
+            "add_to_inbox over three services that each answer after {SLOW:?}: it was {}. A \
+             correct pipeline is polled about once per service, at most 8 times here. One of its \
+             combinators (map, and_then) wakes its own task while a service is Pending, so an \
+             executor polls it in a loop and burns a CPU: busy waking. The services saw:\n{}",
+            driven.summary(),
+            mail.journal()
+        );
+        if driven.stopped != Some(Stopped::NotWoken) {
+            assert_eq!(driven.output, Some(Ok(())), "{}", mail.journal());
+        }
     });
 }

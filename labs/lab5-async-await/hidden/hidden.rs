@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use pretty_assertions::assert_eq;
-use support::grading::Sentinel;
+use support::grading::{graded, Sentinel};
 use support::mail::{Call, Event, MailError, Message, MockMail, Recipient, Service, Timing};
-use support::probe::thread_count;
+use support::probe::{cpu_time, thread_count, StallMeter};
 use support::testing::{local_listener, raise_open_files_limit};
 use support::{Reply, Store};
 use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt, DuplexStream};
@@ -937,5 +937,378 @@ async fn add_to_inbox_refuses_a_message_that_does_not_fit() {
         "a message that does not fit must not be delivered:\n{}",
         mail.journal()
     );
+    sentinel.confirm();
+}
+
+// ---------------------------------------------------------------------------------------
+// Never block, anywhere: a heartbeat on a current-thread runtime
+// ---------------------------------------------------------------------------------------
+
+/// A stall of the runtime's thread at least this long is a blocking call (the CPU time the
+/// thread spent waiting for a CPU on a loaded machine is not counted, see `StallMeter`).
+const BLOCKED: Duration = Duration::from_millis(75);
+
+/// The same, where the kernel does not report the time a thread waits for a CPU.
+const BLOCKED_UNCORRECTED: Duration = Duration::from_millis(90);
+
+/// A task that ticks every `period` on the current-thread runtime it was started on and
+/// measures, with a `StallMeter`, how long that thread was kept from running it. The test
+/// says what it is doing as it goes, so that a stall is reported with where it happened.
+#[derive(Clone)]
+struct Heartbeat {
+    state: Arc<Mutex<Beats>>,
+    period: Duration,
+}
+
+struct Beats {
+    doing: String,
+    worst: Duration,
+    worst_during: String,
+    ticks: u64,
+    discounts_cpu_waits: bool,
+}
+
+impl Heartbeat {
+    /// Starts the heartbeat task on the current runtime.
+    fn start(period: Duration) -> Heartbeat {
+        let beat = Heartbeat {
+            state: Arc::new(Mutex::new(Beats {
+                doing: "starting".to_string(),
+                worst: Duration::ZERO,
+                worst_during: String::new(),
+                ticks: 0,
+                discounts_cpu_waits: false,
+            })),
+            period,
+        };
+        let state = Arc::clone(&beat.state);
+        tokio::spawn(async move {
+            // Made on the runtime's thread, which it watches.
+            let mut meter = StallMeter::start();
+            loop {
+                sleep(period).await;
+                let stall = meter.tick();
+                let mut beats = state.lock().unwrap();
+                beats.ticks += 1;
+                beats.discounts_cpu_waits = meter.discounts_cpu_waits();
+                if stall > beats.worst {
+                    beats.worst = stall;
+                    beats.worst_during = beats.doing.clone();
+                }
+            }
+        });
+        beat
+    }
+
+    /// What the test does from now on.
+    fn doing(&self, what: &str) {
+        self.state.lock().unwrap().doing = what.to_string();
+    }
+
+    /// Lets the heartbeat tick a few times, so that a stall caused by what the test just did
+    /// is seen (and named) before it moves on.
+    async fn settle(&self) {
+        sleep(self.period * 4).await;
+    }
+
+    /// Fails the test if the runtime's thread was ever blocked.
+    fn check(&self, whose: &str) {
+        let beats = self.state.lock().unwrap();
+        let limit = if beats.discounts_cpu_waits {
+            BLOCKED
+        } else {
+            BLOCKED_UNCORRECTED
+        };
+        assert!(
+            beats.ticks > 0,
+            "the heartbeat task never ran on the runtime: something blocked its only thread \
+             for good"
+        );
+        assert!(
+            beats.worst < limit,
+            "a task ticking every {:?} on the same current-thread runtime was stopped for {:?} \
+             ({} ticks in all) while the test was at: {}. {whose} blocked the runtime's only \
+             thread there, and every other task with it. Futures must never block: \
+             std::thread::sleep, std::sync::mpsc recv, std::net/std::fs I/O and a lock held by \
+             someone who waits all keep the thread; use their async versions \
+             (tokio::time::sleep(..).await, tokio's I/O and channels) and never wait while \
+             holding a lock",
+            self.period,
+            beats.worst,
+            beats.ticks,
+            beats.worst_during
+        );
+    }
+}
+
+/// The encoded form of `reply`, as the scripted client expects it.
+fn wire(reply: Reply) -> String {
+    let mut bytes = BytesMut::new();
+    reply.encode(&mut bytes);
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// A current-thread runtime, on the real clock or on a paused one.
+fn current_thread_runtime(paused: bool) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(paused)
+        .build()
+        .expect("building a current-thread runtime")
+}
+
+/// Sends `request` and reads what comes back, until `want` bytes, the end of the connection
+/// or `limit`, whichever comes first. The blocking tests only drive the code's paths (other
+/// tests check the replies), so nothing here fails the test or waits long.
+async fn roundtrip<IO>(client: &mut IO, request: &[u8], want: usize, limit: Duration) -> Vec<u8>
+where
+    IO: AsyncReadExt + AsyncWriteExt + Unpin,
+{
+    let mut got = Vec::new();
+    let _ = timeout(limit, async {
+        if client.write_all(request).await.is_err() {
+            return;
+        }
+        let mut chunk = [0u8; 4096];
+        while got.len() < want {
+            match client.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await;
+    got
+}
+
+// Mistake: a blocking call anywhere in a connection's life, not only in SLEEP: a
+// std::thread::sleep before closing, a blocking read or lock, a std channel... On a
+// current-thread runtime it stops every other task.
+#[test]
+fn a_connection_never_blocks_the_runtime_thread_from_first_request_to_shutdown() {
+    graded(|| {
+        let patience = Duration::from_millis(500);
+        current_thread_runtime(false).block_on(async {
+            let beat = Heartbeat::start(Duration::from_millis(2));
+            beat.settle().await;
+
+            // Every kind of request, on one connection.
+            let (mut client, task) = pipe(64 * 1024);
+            let big = "x".repeat(8 * 1024);
+            let arity_error =
+                match support::apply(&mut Store::new(), &support::Request::new(["GET"])) {
+                    support::Action::Reply(reply) => wire(reply),
+                    _ => unreachable!("GET without a key gets an error reply"),
+                };
+            let requests = [
+                ("PING\r\n".to_string(), wire(pong()), "PING"),
+                ("ECHO hi\r\n".into(), "$2\r\nhi\r\n".into(), "ECHO"),
+                ("SET k v\r\n".into(), "+OK\r\n".into(), "SET"),
+                ("GET k\r\n".into(), "$1\r\nv\r\n".into(), "GET"),
+                (
+                    "GET nothing\r\n".into(),
+                    "$-1\r\n".into(),
+                    "GET of a missing key",
+                ),
+                ("DEL k nothing\r\n".into(), ":1\r\n".into(), "DEL"),
+                ("CONFIG GET save\r\n".into(), "*0\r\n".into(), "CONFIG GET"),
+                (
+                    "FLY\r\n".into(),
+                    wire(Reply::error("ERR unknown command 'FLY'")),
+                    "an unknown command",
+                ),
+                (
+                    "GET\r\n".into(),
+                    arity_error,
+                    "a request with a wrong number of arguments",
+                ),
+                ("SLEEP 30\r\n".into(), wire(Reply::slept(30)), "SLEEP 30"),
+                (
+                    "SET a 1\r\nGET a\r\nPING\r\n".into(),
+                    "+OK\r\n$1\r\n1\r\n+PONG\r\n".into(),
+                    "three pipelined requests",
+                ),
+                (
+                    format!("SET big {big}\r\nGET big\r\n"),
+                    format!("+OK\r\n${}\r\n{big}\r\n", big.len()),
+                    "an 8 KiB value, set and read back",
+                ),
+                (
+                    "*2\r\n$4\r\nEC".into(),
+                    String::new(),
+                    "the first half of a request",
+                ),
+                (
+                    "HO\r\n$2\r\nhi\r\n".into(),
+                    "$2\r\nhi\r\n".into(),
+                    "the second half of a request",
+                ),
+                (
+                    "QUIT\r\n".into(),
+                    "+OK\r\n".into(),
+                    "QUIT, and closing the connection",
+                ),
+            ];
+            for (index, (request, reply, what)) in requests.iter().enumerate() {
+                beat.doing(what);
+                // The first PING may take its time: it tells a working connection from a stub.
+                let limit = if index == 0 { PATIENCE } else { patience };
+                let got = roundtrip(&mut client, request.as_bytes(), reply.len(), limit).await;
+                if index == 0 {
+                    assert_eq!(
+                        String::from_utf8_lossy(&got),
+                        "+PONG\r\n",
+                        "handle_connection must answer a PING before this test can watch it \
+                         for blocking calls"
+                    );
+                }
+                beat.settle().await;
+            }
+            beat.doing("closing the connection after QUIT");
+            let mut rest = Vec::new();
+            let _ = timeout(patience, client.read_to_end(&mut rest)).await;
+            let _ = timeout(patience, task).await;
+            beat.settle().await;
+
+            // A reply through a pipe that takes 1 KiB at a time: writes come back short.
+            beat.doing("a 16 KiB reply through a 1 KiB pipe");
+            let (mut small, _task) = pipe(1024);
+            let value = "y".repeat(16 * 1024);
+            let request = format!("ECHO {value}\r\n");
+            roundtrip(&mut small, request.as_bytes(), value.len() + 8, patience).await;
+            beat.settle().await;
+
+            // The ways a connection ends badly.
+            for (request, what) in [
+                (b"*x\r\n".to_vec(), "a garbled frame"),
+                (
+                    format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${}\r\nxx", 70 * 1024).into_bytes(),
+                    "a frame too large",
+                ),
+            ] {
+                beat.doing(what);
+                let (mut client, task) = pipe(64 * 1024);
+                roundtrip(&mut client, &request, usize::MAX, patience).await;
+                let _ = timeout(patience, task).await;
+                beat.settle().await;
+            }
+            beat.doing("a client that hangs up in the middle of a frame");
+            let (mut vanishing, task) = pipe(64 * 1024);
+            roundtrip(&mut vanishing, b"*2\r\n$3\r\nGET\r\n$1", 0, patience).await;
+            beat.settle().await;
+            drop(vanishing);
+            let _ = timeout(patience, task).await;
+            beat.settle().await;
+
+            // serve: accepting, then a shutdown with a request in flight and an idle client.
+            beat.doing("serve accepting two clients");
+            let (listener, addr) = listener();
+            let (stop, server) = start_serve(listener);
+            let mut idle = Client::connect(addr).await;
+            roundtrip(&mut idle.stream, b"PING\r\n", 7, patience).await;
+            let mut busy = Client::connect(addr).await;
+            roundtrip(&mut busy.stream, b"PING\r\n", 7, patience).await;
+            beat.doing("a SLEEP 100 in flight, then serve shutting down with an idle client");
+            let _ = busy.stream.write_all(b"SLEEP 100\r\n").await;
+            beat.settle().await;
+            let _ = stop.send(());
+            let _ = timeout(lab5::SHUTDOWN_GRACE + Duration::from_secs(1), server).await;
+            roundtrip(&mut busy.stream, b"", 13, patience).await;
+            beat.settle().await;
+            beat.check("handle_connection or serve");
+        });
+
+        // The idle timeout, on the paused clock: 30 s of silence in a blink.
+        current_thread_runtime(true).block_on(async {
+            let beat = Heartbeat::start(Duration::from_millis(5));
+            let (mut client, task) = pipe(64 * 1024);
+            beat.doing("a PING before 30 s of silence");
+            roundtrip(&mut client, b"PING\r\n", 7, PATIENCE).await;
+            beat.settle().await;
+            beat.doing("30 s of silence, then the idle timeout and the close");
+            let mut rest = Vec::new();
+            let _ = timeout(Duration::from_secs(120), client.read_to_end(&mut rest)).await;
+            let _ = timeout(PATIENCE, task).await;
+            beat.settle().await;
+            beat.check("handle_connection's idle path");
+        });
+    });
+}
+
+// Mistake: a blocking call in add_to_inbox (a std::thread::sleep between two steps, a
+// blocking wait for a service): it stops every other task of the runtime's thread.
+#[test]
+fn add_to_inbox_never_blocks_the_runtime_thread() {
+    graded(|| {
+        current_thread_runtime(false).block_on(async {
+            let beat = Heartbeat::start(Duration::from_millis(2));
+            beat.settle().await;
+            let slow = Timing::AfterDelay(Duration::from_millis(20));
+            let down = MailError::Unavailable("Dan the Database is on holiday".into());
+            let cases = [
+                (
+                    "a delivery through slow services",
+                    mail()
+                        .answer(Service::LoadMessage, slow)
+                        .answer(Service::GetRecipient, Timing::AfterPolls(2))
+                        .answer(Service::Deliver, slow),
+                    7,
+                ),
+                (
+                    "a message that does not fit the inbox",
+                    mail().answer(Service::GetRecipient, slow),
+                    8,
+                ),
+                (
+                    "a recipient that does not exist",
+                    mail().answer(Service::LoadMessage, slow),
+                    9,
+                ),
+                (
+                    "a delivery that fails",
+                    mail()
+                        .answer(Service::Deliver, slow)
+                        .fail(Service::Deliver, down),
+                    7,
+                ),
+            ];
+            for (what, mail, recipient) in cases {
+                beat.doing(&format!("add_to_inbox with {what}"));
+                // Other tests check the results: this one only runs every path.
+                let _ = timeout(PATIENCE, lab5::add_to_inbox(mail.clone(), 1, recipient)).await;
+                beat.settle().await;
+            }
+            beat.check("add_to_inbox");
+        });
+    });
+}
+
+// Mistake: a connection that waits by polling (a loop of try_read and yield_now, or of short
+// sleeps) instead of awaiting the socket: right answers, and a CPU burnt while clients idle.
+#[tokio::test]
+async fn an_idle_server_and_its_idle_connections_use_no_cpu() {
+    let sentinel = Sentinel::arm();
+    let (listener, addr) = listener();
+    let (_stop, _server) = start_serve(listener);
+    let mut clients = Vec::new();
+    for index in 0..20 {
+        let mut client = Client::connect(addr).await;
+        assert_eq!(
+            client.call("PING\r\n", &format!("client {index}")).await,
+            pong()
+        );
+        clients.push(client);
+    }
+    let window = Duration::from_millis(300);
+    let before = cpu_time().expect("CPU time from /proc/self");
+    sleep(window).await;
+    let used = cpu_time().unwrap().saturating_sub(before);
+    assert!(
+        used < Duration::from_millis(60),
+        "20 idle connections used {used:?} of CPU time in {window:?}: a connection waiting for \
+         a request must wait inside .await on the socket (io.read_buf(..).await in a select! \
+         with the idle timer), not look again in a loop (try_read, yield_now, short sleeps)"
+    );
+    drop(clients);
     sentinel.confirm();
 }

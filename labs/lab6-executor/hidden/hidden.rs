@@ -6,6 +6,7 @@
 
 use std::any::Any;
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::future::{pending, Future};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 use lab6::{block_on, sleep, Executor, JoinHandle, Sleep, ThreadPool};
 use support::grading::graded;
 use support::probe::{cpu_time, thread_count};
-use support::tasks::{gate, wait_until, CountingWaker, Probe};
+use support::tasks::{drive_counting, gate, opens_after, wait_until, CountingWaker, Probe};
 use support::testing::within;
 
 /// How much CPU time a runtime may use while everything it runs sleeps for 300 ms. A correct
@@ -1084,5 +1085,201 @@ fn thread_pool_runs_tasks_in_parallel() {
             );
         }
         drop(pool);
+    });
+}
+
+// Mistake: a JoinHandle that wakes its own task on every poll while the task it waits for is
+// still running (busy waking): whoever awaits it polls it in a loop and burns a CPU.
+#[test]
+fn a_join_handle_does_not_wake_itself_while_its_task_waits() {
+    graded(|| {
+        let slow = Duration::from_millis(100);
+        let check = |what: &str, driven: support::tasks::Driven<u32>, expected: u32| {
+            assert!(
+                driven.polls <= 4,
+                "{what}, whose task waits {slow:?} for another thread, was {}. A correct \
+                 JoinHandle is polled twice: once before the task finishes, once after the task \
+                 woke it. It wakes its own task while the task it waits for runs, so whoever \
+                 awaits it polls it in a loop (busy waking). Keep the waker of the poll and \
+                 return Pending: the task wakes it when it finishes",
+                driven.summary()
+            );
+            assert_eq!(
+                driven.output,
+                Some(expected),
+                "{what}: {}; the handle must give the task's output once it has finished (a \
+                 handle that is never woken loses the wake-up)",
+                driven.summary()
+            );
+        };
+        let pool = ThreadPool::new(2);
+        let handle = pool.spawn(opens_after(slow, 42u32));
+        let driven = drive_counting(handle, Duration::from_secs(5), 500);
+        check("the JoinHandle of a task on a ThreadPool", driven, 42);
+        within(Duration::from_secs(5), "dropping a ThreadPool", move || {
+            drop(pool)
+        });
+
+        let (handle_tx, handle_rx) = mpsc::channel();
+        let executor = run_in_background(move |executor| {
+            let _ = handle_tx.send(executor.spawn(opens_after(slow, 7u32)));
+        });
+        let handle = handle_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("spawning a task on an Executor");
+        let driven = drive_counting(handle, Duration::from_secs(5), 500);
+        check(
+            "the JoinHandle of a task on an Executor, polled from another thread",
+            driven,
+            7,
+        );
+        assert_eq!(
+            executor.wait(Duration::from_secs(5)),
+            Ended::Returned,
+            "Executor::run must return once its only task has finished"
+        );
+    });
+}
+
+// Mistake: a ThreadPool that starts a thread per task (or per spawn, or per wake-up) instead
+// of running every task on the `threads` workers it started: threads are what async avoids.
+#[test]
+fn a_thread_pool_runs_every_task_on_its_own_workers() {
+    graded(|| {
+        const TASKS: usize = 40;
+        let (grown, polled_on, finished) = within(
+            Duration::from_secs(8),
+            "a ThreadPool of 2 with 40 waiting tasks (and dropping it)",
+            || {
+                let before = thread_count().expect("thread count from /proc/self/status");
+                let pool = ThreadPool::new(2);
+                let threads = Arc::new(Mutex::new(HashSet::new()));
+                let (polled_tx, polled_rx) = mpsc::channel();
+                let (done_tx, done_rx) = mpsc::channel();
+                let mut keys = Vec::new();
+                for _ in 0..TASKS {
+                    let (gate, key) = gate::<()>();
+                    keys.push(key);
+                    let (threads, polled_tx, done_tx) =
+                        (Arc::clone(&threads), polled_tx.clone(), done_tx.clone());
+                    pool.spawn(async move {
+                        threads.lock().unwrap().insert(thread::current().id());
+                        let _ = polled_tx.send(());
+                        gate.await;
+                        threads.lock().unwrap().insert(thread::current().id());
+                        let _ = done_tx.send(());
+                    });
+                }
+                let polled = (0..TASKS)
+                    .take_while(|_| polled_rx.recv_timeout(Duration::from_secs(3)).is_ok())
+                    .count();
+                // Every task has started and waits: as many threads as there will ever be.
+                let grown = thread_count().unwrap().saturating_sub(before);
+                for key in &keys {
+                    key.open(());
+                }
+                let finished = (0..polled)
+                    .take_while(|_| done_rx.recv_timeout(Duration::from_secs(3)).is_ok())
+                    .count();
+                drop(pool);
+                let polled_on = threads.lock().unwrap().len();
+                (grown, polled_on, finished)
+            },
+        );
+        assert_eq!(
+            finished, TASKS,
+            "only {finished} of {TASKS} tasks on a ThreadPool of 2 ran to their end once woken"
+        );
+        assert!(
+            polled_on <= 2,
+            "the {TASKS} tasks of a ThreadPool::new(2) were polled on {polled_on} different \
+             threads: only the pool's 2 workers may poll its tasks. spawn must queue the task \
+             and a wake-up must queue it again; neither may start a thread"
+        );
+        assert!(
+            grown <= 3,
+            "with {TASKS} tasks waiting on a ThreadPool::new(2), the process had {grown} more \
+             threads than before the pool: start exactly `threads` workers in new(), and no \
+             thread per task, per spawn or per wake-up"
+        );
+    });
+}
+
+/// After a poll with `waker` that returned Pending (when `waker` had been woken `seen` times),
+/// polls `future` again after each new wake-up of `waker`, as an executor would, until it is
+/// Ready or `limit` has passed.
+fn poll_on_wake_ups<F: Future + ?Sized>(
+    waker: &Arc<CountingWaker>,
+    mut future: Pin<&mut F>,
+    mut seen: usize,
+    limit: Duration,
+) -> Option<F::Output> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if !waker.wait_for_wakes(seen + 1, deadline.saturating_duration_since(Instant::now())) {
+            return None;
+        }
+        seen = waker.wakes();
+        if let Poll::Ready(output) = waker.poll(future.as_mut()) {
+            return Some(output);
+        }
+    }
+}
+
+// Mistake: a sleep or a JoinHandle that keeps the waker of its first poll: a task polled with
+// a new waker (moved to another worker, or inside a select) is never woken (stale waker).
+#[test]
+fn sleeps_and_join_handles_wake_the_waker_of_their_latest_poll() {
+    graded(|| {
+        let first = CountingWaker::new();
+        let latest = CountingWaker::new();
+        let mut sleeping = Box::pin(sleep(Duration::from_millis(150)));
+        assert!(
+            first.poll(sleeping.as_mut()).is_pending(),
+            "a sleep of 150 ms polled at once must be Pending"
+        );
+        assert!(
+            latest.poll(sleeping.as_mut()).is_pending(),
+            "a sleep of 150 ms polled again at once must be Pending"
+        );
+        let seen = latest.wakes();
+        let ready = poll_on_wake_ups(&latest, sleeping.as_mut(), seen, Duration::from_secs(5));
+        assert!(
+            ready.is_some(),
+            "a sleep was polled with a first waker, then with a new one, and was not Ready 5 s \
+             later, polled again at every wake-up of the new waker (the first one was woken {} \
+             times): keep the waker of the latest poll (replace the stored one unless \
+             will_wake) in the state the timer reads when it fires",
+            first.wakes()
+        );
+
+        let (first, latest) = (CountingWaker::new(), CountingWaker::new());
+        let outcome = within(
+            Duration::from_secs(8),
+            "a ThreadPool with a task whose JoinHandle moves to a new waker",
+            move || {
+                let pool = ThreadPool::new(1);
+                let (gate, key) = gate::<u8>();
+                let mut handle = Box::pin(pool.spawn(gate));
+                let pending = first.poll(handle.as_mut()).is_pending()
+                    && latest.poll(handle.as_mut()).is_pending();
+                let seen = latest.wakes();
+                key.open(5);
+                let output =
+                    poll_on_wake_ups(&latest, handle.as_mut(), seen, Duration::from_secs(5));
+                drop(pool);
+                (pending, first.wakes(), output)
+            },
+        );
+        let (pending, stale_wakes, output) = outcome;
+        assert!(pending, "a JoinHandle must be Pending while its task waits");
+        assert_eq!(
+            output,
+            Some(5),
+            "a JoinHandle was polled with a first waker, then with a new one, and did not give \
+             its task's output within 5 s, polled again at every wake-up of the new waker (the \
+             first one was woken {stale_wakes} times): keep the waker of the handle's latest \
+             poll, replacing the stored one unless will_wake, and let the task wake that one"
+        );
     });
 }

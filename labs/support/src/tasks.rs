@@ -14,6 +14,10 @@
 //!   which wakes the latest waker the future was polled with.
 //! - [`not_unpin`]: makes any future `!Unpin`, to check that code works with such futures.
 //! - [`wait_until`]: waits, with a time limit, until a condition holds.
+//! - [`opens_after`] and [`drive_counting`]: a slow leaf future, opened by another thread after
+//!   a while, and a driver that polls any future to completion the way an executor would (poll
+//!   again only after a wake-up) while it counts the polls. A future that wakes its own task on
+//!   every poll shows as hundreds of polls where a correct one needs a handful: busy waking.
 //!
 //! None of them is an executor: tests poll futures themselves (or with `tokio_test::task`).
 
@@ -398,6 +402,129 @@ pub fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
     }
 }
 
+/// A [`Gate`] that a background thread opens with `value`, `delay` after this call: a slow
+/// leaf future, `Pending` for a while and then woken from another thread, like a timer or a
+/// socket. It wakes the waker of its latest poll, once, when it opens.
+///
+/// ```
+/// use std::time::Duration;
+/// use support::tasks::{drive_counting, opens_after};
+///
+/// let driven = drive_counting(opens_after(Duration::from_millis(20), 'x'), Duration::from_secs(5), 100);
+/// assert_eq!(driven.output, Some('x'));
+/// assert_eq!(driven.polls, 2, "once before the gate opens, once after its wake-up");
+/// ```
+pub fn opens_after<T: Clone + Send + 'static>(delay: Duration, value: T) -> Gate<T> {
+    let (gate, key) = gate();
+    thread::Builder::new()
+        .name("slow-leaf".into())
+        .spawn(move || {
+            thread::sleep(delay);
+            key.open(value);
+        })
+        .expect("starting the thread of a slow leaf future");
+    gate
+}
+
+/// Why [`drive_counting`] stopped before the future was ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// The future returned `Pending` and nobody woke its task within the time limit: a lost
+    /// wake-up (or a future that is slower than the limit).
+    NotWoken,
+    /// The future was polled as many times as the poll budget allows: it keeps waking itself.
+    PollBudgetSpent,
+}
+
+/// What [`drive_counting`] saw while it drove a future.
+#[derive(Debug)]
+pub struct Driven<T> {
+    /// The output, if the future became ready.
+    pub output: Option<T>,
+    /// Why the driver gave up, if the future did not become ready.
+    pub stopped: Option<Stopped>,
+    /// How many times the future was polled, the last one included.
+    pub polls: usize,
+    /// Wake-ups in all.
+    pub wakes: usize,
+    /// Wake-ups that arrived while the future was inside its own `poll`. A future that wakes
+    /// its own task on every poll has one per poll; leaves opened by other threads give at
+    /// most a few, by chance.
+    pub wakes_during_polls: usize,
+    /// The longest single call of `poll`: a `poll` that blocks shows here.
+    pub longest_poll: Duration,
+    /// From the first poll to the end.
+    pub elapsed: Duration,
+}
+
+impl<T> Driven<T> {
+    /// One line for an assertion message: the polls, the wake-ups and how it ended.
+    pub fn summary(&self) -> String {
+        let ended = match self.stopped {
+            None => "became ready",
+            Some(Stopped::NotWoken) => "then returned Pending and was never woken again",
+            Some(Stopped::PollBudgetSpent) => "and was still not ready, so the test stopped",
+        };
+        format!(
+            "polled {} times in {:?}, woken {} times ({} of them from inside its own poll), {ended}",
+            self.polls, self.elapsed, self.wakes, self.wakes_during_polls
+        )
+    }
+}
+
+/// Drives `future` to completion as an executor would, with a [`CountingWaker`]: it polls,
+/// and after a `Pending` waits (sleeping, never spinning) until the task is woken, then polls
+/// again. It gives up when no wake-up comes within `limit` in all ([`Stopped::NotWoken`]), or
+/// after `poll_budget` polls ([`Stopped::PollBudgetSpent`]), so a future that wakes itself
+/// forever costs the test only `poll_budget` polls.
+///
+/// Over leaves that another thread opens after a while ([`opens_after`]), a correct future is
+/// polled about once per leaf that opens, plus once: whatever the leaves' timing and the
+/// machine's load. Bound [`Driven::polls`] to catch busy waking.
+pub fn drive_counting<F: Future>(
+    future: F,
+    limit: Duration,
+    poll_budget: usize,
+) -> Driven<F::Output> {
+    let mut future = Box::pin(future);
+    let waker = CountingWaker::new();
+    let started = Instant::now();
+    let deadline = started + limit;
+    let mut driven = Driven {
+        output: None,
+        stopped: None,
+        polls: 0,
+        wakes: 0,
+        wakes_during_polls: 0,
+        longest_poll: Duration::ZERO,
+        elapsed: Duration::ZERO,
+    };
+    loop {
+        let seen = waker.wakes();
+        let polled_at = Instant::now();
+        let poll = waker.poll(future.as_mut());
+        driven.longest_poll = driven.longest_poll.max(polled_at.elapsed());
+        driven.polls += 1;
+        driven.wakes_during_polls += waker.wakes() - seen;
+        if let Poll::Ready(output) = poll {
+            driven.output = Some(output);
+            break;
+        }
+        if driven.polls >= poll_budget {
+            driven.stopped = Some(Stopped::PollBudgetSpent);
+            break;
+        }
+        // A wake-up during the poll counts: the executor polls again at once.
+        if !waker.wait_for_wakes(seen + 1, deadline.saturating_duration_since(Instant::now())) {
+            driven.stopped = Some(Stopped::NotWoken);
+            break;
+        }
+    }
+    driven.wakes = waker.wakes();
+    driven.elapsed = started.elapsed();
+    driven
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -509,5 +636,52 @@ mod tests {
         assert!(!wait_until(Duration::from_millis(20), || false));
         assert!(started.elapsed() >= Duration::from_millis(20));
         assert!(wait_until(Duration::from_secs(5), || true));
+    }
+
+    /// Pending until its deadline, waking its own task on every poll until then.
+    struct BusyUntil(Instant);
+
+    impl Future for BusyUntil {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if Instant::now() >= self.0 {
+                return Poll::Ready(());
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    #[test]
+    fn drive_counting_polls_a_slow_leaf_once_per_wake_up() {
+        let driven = drive_counting(
+            opens_after(Duration::from_millis(30), 3),
+            Duration::from_secs(5),
+            100,
+        );
+        assert_eq!(driven.output, Some(3));
+        assert_eq!(driven.stopped, None);
+        assert_eq!((driven.polls, driven.wakes), (2, 1), "{}", driven.summary());
+        assert!(driven.elapsed >= Duration::from_millis(30));
+    }
+
+    #[test]
+    fn drive_counting_stops_a_future_that_wakes_itself_at_its_poll_budget() {
+        let busy = BusyUntil(Instant::now() + Duration::from_secs(60));
+        let driven = drive_counting(busy, Duration::from_secs(5), 200);
+        assert_eq!(driven.output, None);
+        assert_eq!(driven.stopped, Some(Stopped::PollBudgetSpent));
+        assert_eq!(driven.polls, 200);
+        assert_eq!(driven.wakes_during_polls, 200, "{}", driven.summary());
+    }
+
+    #[test]
+    fn drive_counting_reports_a_lost_wake_up() {
+        let (gate, _key) = gate::<u8>();
+        let driven = drive_counting(gate, Duration::from_millis(30), 100);
+        assert_eq!(driven.stopped, Some(Stopped::NotWoken));
+        assert_eq!(driven.polls, 1);
+        assert!(driven.summary().contains("never woken again"));
     }
 }
