@@ -581,25 +581,27 @@ mod tests {
     }
 }
 
+/// One line of cargo's `--message-format json` output (the fields the grader reads); the
+/// bench reads its own builds with it too.
 #[derive(Deserialize)]
-struct Message {
-    reason: String,
-    target: Option<Target>,
-    executable: Option<PathBuf>,
-    message: Option<Diagnostic>,
+pub(crate) struct Message {
+    pub(crate) reason: String,
+    pub(crate) target: Option<Target>,
+    pub(crate) executable: Option<PathBuf>,
+    pub(crate) message: Option<Diagnostic>,
 }
 
 #[derive(Deserialize)]
-struct Target {
-    name: String,
-    kind: Vec<String>,
+pub(crate) struct Target {
+    pub(crate) name: String,
+    pub(crate) kind: Vec<String>,
 }
 
 #[derive(Deserialize)]
-struct Diagnostic {
-    level: String,
-    rendered: Option<String>,
-    message: String,
+pub(crate) struct Diagnostic {
+    pub(crate) level: String,
+    pub(crate) rendered: Option<String>,
+    pub(crate) message: String,
     #[serde(default)]
     spans: Vec<Span>,
 }

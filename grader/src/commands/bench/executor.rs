@@ -14,12 +14,12 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use serde::Deserialize;
 
 use super::process;
 use super::results::{Comparison, ExecutorBench, Status};
 use crate::kit::submission::Submission;
 use crate::kit::{Kit, Lab};
+use crate::run::build::Message;
 use crate::run::stage::{self, BuildLock, Slot};
 
 /// The benchmark target of lab 6 (`[[bench]] name = "spawn"`).
@@ -144,26 +144,6 @@ pub fn build(
             )))
         }
     }
-}
-
-#[derive(Deserialize)]
-struct Message {
-    reason: String,
-    target: Option<Target>,
-    executable: Option<PathBuf>,
-    message: Option<Diagnostic>,
-}
-
-#[derive(Deserialize)]
-struct Target {
-    kind: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct Diagnostic {
-    level: String,
-    rendered: Option<String>,
-    message: String,
 }
 
 /// The benchmark's executable and the first compiler error, from cargo's JSON messages.
