@@ -148,11 +148,7 @@ impl Cargo {
         command.current_dir(dir).stdin(Stdio::null());
         match &self.target_dir {
             Some(target_dir) => {
-                command
-                    .env_clear()
-                    .envs(allowed_env())
-                    .env("CARGO_TARGET_DIR", target_dir)
-                    .env("CARGO_TERM_COLOR", "never");
+                command.env_clear().envs(staged_build_env(target_dir));
             }
             None => {
                 for name in SET_BY_CARGO_RUN {
@@ -497,6 +493,26 @@ impl Relay {
 }
 
 static FETCHED: OnceLock<bool> = OnceLock::new();
+
+/// The whole environment of a staged build into `target_dir`: the toolchain's variables and
+/// the grader's own settings. Anything else that builds into the grader's target directory
+/// (the release check) uses it too, so that it reuses what the staged builds compiled.
+pub fn staged_build_env(target_dir: &Path) -> Vec<(String, OsString)> {
+    let mut env: Vec<(String, OsString)> = allowed_env()
+        .into_iter()
+        .map(|(name, value)| (name, value.into()))
+        .collect();
+    env.extend([
+        ("CARGO_TARGET_DIR".to_string(), target_dir.into()),
+        ("CARGO_TERM_COLOR".to_string(), "never".into()),
+        // Graded tests run with RUST_BACKTRACE=0, and a panic's file and line are compiled
+        // in, not read from debuginfo: without it every graded build compiles and links
+        // faster, and the build tree is smaller.
+        ("CARGO_PROFILE_DEV_DEBUG".to_string(), "false".into()),
+        ("CARGO_PROFILE_TEST_DEBUG".to_string(), "false".into()),
+    ]);
+    env
+}
 
 /// The only variables a build or a test sees: enough to find the toolchain, nothing else.
 pub fn allowed_env() -> Vec<(String, String)> {
