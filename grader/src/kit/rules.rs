@@ -197,9 +197,19 @@ impl<'ast> Visit<'ast> for Finder<'_> {
         self.use_tree(&mut Vec::new(), &item.tree);
     }
 
+    fn visit_item_extern_crate(&mut self, item: &'ast syn::ItemExternCrate) {
+        self.path(vec![item.ident.to_string()], item.ident.span());
+        visit::visit_item_extern_crate(self, item);
+    }
+
     fn visit_path(&mut self, path: &'ast syn::Path) {
-        let segments = path.segments.iter().map(|s| s.ident.to_string()).collect();
-        self.path(segments, path.span());
+        // A lone name outside a `use` (a variable, a local type, a function) names no crate:
+        // a student's `let polling = ..` is not the `polling` crate. `::name` and `name::..`
+        // may be one.
+        if path.segments.len() > 1 || path.leading_colon.is_some() {
+            let segments = path.segments.iter().map(|s| s.ident.to_string()).collect();
+            self.path(segments, path.span());
+        }
         visit::visit_path(self, path);
     }
 
@@ -262,6 +272,13 @@ mod tests {
         let no_threads = rule(vec![], &["std::thread", "tokio"]);
         let source = "use std::{sync::Mutex, thread};\nfn f() {\n    std::thread::sleep(std::time::Duration::ZERO);\n    println!(\"{:?}\", ::tokio::spawn);\n}\n// std::thread in a comment\nuse std::threads_are_fine;\n";
         assert_eq!(lines(&no_threads, source), vec![1, 3, 4]);
+    }
+
+    #[test]
+    fn a_local_name_like_a_forbidden_crate_is_not_the_crate() {
+        let no_polling = rule(vec![], &["polling", "tokio"]);
+        let source = "fn f(polling: bool) -> bool {\n    let tokio = polling;\n    tokio\n}\nfn g() { polling::Poller::new(); }\nextern crate tokio;\nuse polling as p;\n";
+        assert_eq!(lines(&no_polling, source), vec![5, 6, 7]);
     }
 
     #[test]
