@@ -55,3 +55,9 @@ fn a_connection_that_blocks_before_closing_loses_only_the_heartbeat_test() {
 fn an_add_to_inbox_that_blocks_loses_only_its_heartbeat_test() {
     assert_fixture(5, "inbox-blocks");
 }
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn connections_deaf_to_the_stop_signal_lose_only_the_prompt_shutdown_test() {
+    assert_fixture(5, "connections-ignore-the-stop-signal");
+}

@@ -623,6 +623,53 @@ async fn shutdown_returns_within_the_grace_period_while_clients_stay_connected()
     sentinel.confirm();
 }
 
+// Mistake: connections that never hear the stop signal (B6). `serve` still returns, but only
+// once SHUTDOWN_GRACE has passed and it cancels them: every idle client waits 5 s for nothing.
+#[tokio::test(start_paused = true)]
+async fn idle_connections_close_as_soon_as_the_server_is_told_to_stop() {
+    let sentinel = Sentinel::arm();
+    fine_grained_virtual_time();
+    let (listener, addr) = listener();
+    let (stop, server) = start_serve(listener);
+    let mut clients = Vec::new();
+    for index in 1..=3 {
+        let mut client = Client::connect(addr).await;
+        assert_eq!(
+            client
+                .call("PING\r\n", &format!("idle client {index}'s PING"))
+                .await,
+            pong()
+        );
+        clients.push(client);
+    }
+    let signalled = Instant::now();
+    stop.send(()).unwrap();
+    // No request is in flight: nothing should take more than a few scheduling rounds.
+    let limit = lab5::SHUTDOWN_GRACE / 5;
+    let returned = timeout(limit, server).await;
+    assert!(
+        matches!(returned, Ok(Ok(Ok(())))),
+        "with three idle clients and no request in flight, serve must return Ok(()) soon after \
+         the shutdown signal (within {limit:?}, not at the end of SHUTDOWN_GRACE = {:?}); after \
+         {:?}: {returned:?}. A connection waiting for a request must wake on the stop signal \
+         and return (a select! branch on the watch receiver, next to the read): cancelling \
+         the connections when the grace period runs out is for clients that cannot be reached",
+        lab5::SHUTDOWN_GRACE,
+        signalled.elapsed()
+    );
+    for (index, client) in clients.into_iter().enumerate() {
+        let (bytes, end) = drain(client.into_blocking(Duration::from_secs(2)));
+        assert!(
+            bytes.is_empty() && end.is_ok(),
+            "idle client {} must find its connection closed, with nothing more to read, once \
+             serve has returned (got {:?}, {end:?})",
+            index + 1,
+            String::from_utf8_lossy(&bytes)
+        );
+    }
+    sentinel.confirm();
+}
+
 // ---------------------------------------------------------------------------------------
 // serve: never block, a task per connection, a thousand clients
 // ---------------------------------------------------------------------------------------
