@@ -83,3 +83,21 @@ fn timers_fired_only_on_a_quiet_poll_lose_only_the_timers_under_load_test() {
 fn a_server_that_sleeps_its_thread_loses_only_the_sleeping_client_test() {
     assert_fixture(7, "sleep-blocks-the-thread");
 }
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn a_join_handle_that_wakes_itself_loses_only_the_busy_waking_test() {
+    assert_fixture(7, "join-handle-wakes-itself");
+}
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn a_sleep_that_keeps_its_first_waker_loses_only_the_latest_waker_test() {
+    assert_fixture(7, "sleep-keeps-its-first-waker");
+}
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn a_join_handle_that_keeps_its_first_waker_loses_only_the_latest_waker_test() {
+    assert_fixture(7, "join-handle-keeps-its-first-waker");
+}

@@ -892,3 +892,107 @@ fn a_sleeping_client_does_not_hold_up_the_others() {
         assert_eq!(reply, pong(), "answered after {:?}", started.elapsed());
     });
 }
+
+// Busy waking, in the futures the runtime provides: a JoinHandle or a Sleep that wakes its own
+// task on every poll gives the right output, and keeps the runtime spinning (polling whoever
+// awaits it) for as long as it waits.
+#[test]
+fn join_handles_and_sleeps_do_not_wake_their_task_while_they_wait() {
+    graded(|| {
+        let (output, handle_polls, sleep_polls) = on_runtime(
+            LIMIT,
+            "awaiting the JoinHandle of a task that sleeps 100 ms, then a sleep of 100 ms",
+            |runtime| {
+                runtime.block_on(async {
+                    let awaiting_handle = Probe::new();
+                    let handle = spawn(async {
+                        sleep(Duration::from_millis(100)).await;
+                        42u32
+                    });
+                    let output = awaiting_handle.watch(handle).await;
+                    let awaiting_sleep = Probe::new();
+                    awaiting_sleep
+                        .watch(sleep(Duration::from_millis(100)))
+                        .await;
+                    (output, awaiting_handle.polls(), awaiting_sleep.polls())
+                })
+            },
+        );
+        assert_eq!(output, 42, "a JoinHandle must give the output of its task");
+        assert!(
+            handle_polls <= 4,
+            "a JoinHandle whose task sleeps 100 ms was polled {handle_polls} times, where 2 polls \
+             do (one before the task ends, one after it woke the handle's waker): the handle \
+             wakes its own task on every poll (busy waking). Store the waker and return \
+             Pending; the task wakes it when it finishes"
+        );
+        assert!(
+            sleep_polls <= 4,
+            "a sleep of 100 ms was polled {sleep_polls} times, where 2 polls do (one that \
+             registers it, one after the timer fired): the sleep wakes its own task on every \
+             poll (busy waking). Register the waker with the runtime's timers and return \
+             Pending; the runtime wakes it once the deadline has passed"
+        );
+    });
+}
+
+// A stale waker: a future that keeps the waker of its first poll wakes a task that no longer
+// waits for it, and the task that polled it last sleeps forever. Futures move between tasks
+// (select, a JoinHandle passed on), so a Sleep and a JoinHandle must wake the waker of their
+// latest poll.
+#[test]
+fn a_sleep_and_a_join_handle_wake_the_task_that_polled_them_last() {
+    graded(|| {
+        // Woken, the task finds them ready at once; a stale waker leaves the task to the next
+        // thing that wakes it, here a backstop timer of 1 s.
+        let on_time = Duration::from_millis(600);
+        let (sleep_took, handle_took, handle_output, first_wakes) = on_runtime(
+            LIMIT,
+            "a sleep and a JoinHandle polled first with another waker, then by the task",
+            |runtime| {
+                runtime.block_on(async {
+                    let first = support::tasks::CountingWaker::new();
+                    let started = Instant::now();
+                    let mut sleeping = Box::pin(sleep(Duration::from_millis(100)));
+                    assert!(
+                        first.poll(sleeping.as_mut()).is_pending(),
+                        "a sleep of 100 ms polled at once must be Pending"
+                    );
+                    or_timeout(sleeping, Duration::from_secs(1)).await;
+                    let sleep_took = started.elapsed();
+
+                    let started = Instant::now();
+                    let mut handle = Box::pin(spawn(async {
+                        sleep(Duration::from_millis(100)).await;
+                        7u32
+                    }));
+                    assert!(
+                        first.poll(handle.as_mut()).is_pending(),
+                        "a JoinHandle must be Pending while its task sleeps"
+                    );
+                    let handle_output = or_timeout(handle, Duration::from_secs(1)).await;
+                    (sleep_took, started.elapsed(), handle_output, first.wakes())
+                })
+            },
+        );
+        assert!(
+            sleep_took < on_time,
+            "a sleep of 100 ms, polled once with another waker and then by the task that awaits \
+             it, woke that task only after {sleep_took:?} (the first waker was woken \
+             {first_wakes} times in all): keep the waker of the latest poll (replace the stored \
+             one unless will_wake) where the timers find it when they fire"
+        );
+        assert_eq!(
+            handle_output,
+            Some(7),
+            "a JoinHandle must give its task's output"
+        );
+        assert!(
+            handle_took < on_time,
+            "a JoinHandle polled once with another waker and then by the task that awaits it \
+             woke that task only after {handle_took:?}, when its task took 100 ms: the task must \
+             wake the waker of the handle's latest poll (replace the stored one unless \
+             will_wake)"
+        );
+    });
+}
