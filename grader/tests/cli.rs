@@ -127,7 +127,8 @@ fn grading_the_solutions_gives_full_marks() {
 #[test]
 #[ignore = "full corpus: cargo test -- --ignored"]
 fn grading_this_checkout_scores_the_stubs_zero() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    // Not one at a time: every stub panics at its first `todo!()`, so these tests take no time
+    // to speak of, and the build overlaps another command's tests as in a class batch.
     let output = grader()
         .args(["grade", ".", "--format", "json"])
         .assert()

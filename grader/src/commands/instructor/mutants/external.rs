@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
 
+use crate::run::build::staged_build_env;
 use crate::run::grade::Grader;
 use crate::run::stage::{self, BuildLock};
 
@@ -54,12 +55,11 @@ pub fn run(grader: &Grader, plan: &Plan, version: &str) -> Result<String> {
         .arg("--output")
         .arg(&out)
         .args(["--minimum-test-timeout", "20"])
-        // The grader's target directory: the dependencies are built already. The copy's own
-        // crates sit at another path, so their outputs never mix with the grader's.
-        .env(
-            "CARGO_TARGET_DIR",
-            stage::work_dir(&grader.kit).join("target"),
-        )
+        // The grader's target directory, with the staged builds' environment: the
+        // dependencies are built already. The copy's own crates sit at another path, so their
+        // outputs never mix with the grader's.
+        .env_clear()
+        .envs(staged_build_env(&stage::work_dir(&grader.kit).join("target")))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
