@@ -59,7 +59,9 @@ pub fn run(grader: &Grader, plan: &Plan, version: &str) -> Result<String> {
         // dependencies are built already. The copy's own crates sit at another path, so their
         // outputs never mix with the grader's.
         .env_clear()
-        .envs(staged_build_env(&stage::work_dir(&grader.kit).join("target")))
+        .envs(staged_build_env(
+            &stage::work_dir(&grader.kit).join("target"),
+        ))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
