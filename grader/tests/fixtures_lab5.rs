@@ -12,7 +12,7 @@ fn std_thread_sleep_loses_the_sleep_and_blocked_runtime_tests() {
 
 #[test]
 #[ignore = "full corpus: cargo test -- --ignored"]
-fn returning_before_in_flight_replies_loses_only_the_in_flight_shutdown_test() {
+fn returning_at_once_on_shutdown_loses_the_in_flight_and_the_grace_period_tests() {
     assert_fixture(5, "shutdown-drops-in-flight");
 }
 
@@ -60,4 +60,10 @@ fn an_add_to_inbox_that_blocks_loses_only_its_heartbeat_test() {
 #[ignore = "full corpus: cargo test -- --ignored"]
 fn connections_deaf_to_the_stop_signal_lose_only_the_prompt_shutdown_test() {
     assert_fixture(5, "connections-ignore-the-stop-signal");
+}
+
+#[test]
+#[ignore = "full corpus: cargo test -- --ignored"]
+fn returning_before_the_cancelled_connections_end_loses_only_the_grace_test() {
+    assert_fixture(5, "shutdown-drops-the-joinset");
 }

@@ -575,51 +575,84 @@ async fn shutdown_lets_an_in_flight_sleep_finish_before_serve_returns() {
 }
 
 // Mistake: waiting forever for connections that never end (an idle client, a client that
-// never reads its replies): the grace period must bound the shutdown.
+// never reads its replies): the grace period must bound the shutdown. And returning before the
+// connections cancelled at its end are gone (dropping the JoinSet instead of awaiting
+// JoinSet::shutdown): serve's caller then finds their sockets still open.
 #[tokio::test(start_paused = true)]
 async fn shutdown_returns_within_the_grace_period_while_clients_stay_connected() {
     let sentinel = Sentinel::arm();
     fine_grained_virtual_time();
     let (listener, addr) = listener();
-    let (stop, server) = start_serve(listener);
-    let mut idle = Client::connect(addr).await;
-    assert_eq!(idle.call("PING\r\n", "an idle client's PING").await, pong());
-    let mut hoarder = Client::connect(addr).await;
-    let big = "x".repeat(60 * 1024);
-    assert_eq!(
-        hoarder
-            .call(&format!("SET big {big}\r\n"), "SET of a 60 KiB value")
-            .await,
-        Reply::ok()
-    );
-    // 18 MB of replies that this client never reads: its task stays stuck in a write.
-    hoarder.send("GET big\r\n".repeat(300).as_bytes()).await;
-    sleep(Duration::from_millis(100)).await;
-    let signalled = Instant::now();
-    stop.send(()).unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    // The clients' side runs in a task of its own: this test awaits serve itself, so that
+    // nothing else runs on this thread between serve's return and the checks below.
+    let clients = Arc::new(Mutex::new(None));
+    let signalled = Arc::new(Mutex::new(None));
+    tokio::spawn({
+        let (clients, signalled) = (Arc::clone(&clients), Arc::clone(&signalled));
+        async move {
+            let mut idle = Client::connect(addr).await;
+            assert_eq!(idle.call("PING\r\n", "an idle client's PING").await, pong());
+            let mut hoarder = Client::connect(addr).await;
+            let big = "x".repeat(60 * 1024);
+            assert_eq!(
+                hoarder
+                    .call(&format!("SET big {big}\r\n"), "SET of a 60 KiB value")
+                    .await,
+                Reply::ok()
+            );
+            // 18 MB of replies that this client never reads: its task stays stuck in a write.
+            hoarder.send("GET big\r\n".repeat(300).as_bytes()).await;
+            sleep(Duration::from_millis(100)).await;
+            *clients.lock().unwrap() = Some((idle, hoarder));
+            *signalled.lock().unwrap() = Some(Instant::now());
+            stop.send(()).unwrap();
+        }
+    });
     let limit = lab5::SHUTDOWN_GRACE + Duration::from_millis(250);
-    let returned = timeout(limit, server).await;
+    let returned = timeout(
+        limit,
+        lab5::serve(listener, store(), async {
+            let _ = stopped.await;
+        }),
+    )
+    .await;
+    let signalled = signalled.lock().unwrap().take();
     assert!(
-        matches!(returned, Ok(Ok(Ok(())))),
+        matches!(returned, Ok(Ok(()))),
         "with an idle client and a client that never reads its replies, serve must still return \
          Ok(()) within SHUTDOWN_GRACE ({:?}) of the shutdown signal; after {:?}: {returned:?}. \
          Tell idle connections to stop (a watch channel), wait for the tasks with a \
          tokio::time::timeout, then cancel the rest (JoinSet::shutdown)",
         lab5::SHUTDOWN_GRACE,
-        signalled.elapsed()
+        signalled.map(|at| at.elapsed())
     );
+    let (idle, hoarder) = clients
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the clients were set up before the shutdown signal");
+    // Blocking reads, on purpose: from here on nothing else runs on this runtime, so only what
+    // serve finished before it returned can be seen.
     let (bytes, end) = drain(idle.into_blocking(Duration::from_secs(2)));
     assert!(
         bytes.is_empty() && end.is_ok(),
         "once serve has returned, the idle client's connection must be closed (got {:?}, {end:?})",
         String::from_utf8_lossy(&bytes)
     );
+    let (_, end) = drain(hoarder.into_blocking(Duration::from_secs(2)));
+    assert!(
+        end.is_ok(),
+        "serve returned while the connection it cancelled at the end of the grace period was \
+         still open ({end:?} instead of end-of-file): dropping a JoinSet only asks its tasks to \
+         stop; await JoinSet::shutdown() so that every task has ended, and its socket is \
+         closed, before serve returns"
+    );
     assert!(
         std::net::TcpStream::connect(addr).is_err(),
         "serve returned but a new client could still connect: stop accepting (drop the \
          listener) on shutdown"
     );
-    drop(hoarder);
     sentinel.confirm();
 }
 
@@ -684,13 +717,14 @@ async fn a_sleep_does_not_block_other_tasks_on_a_current_thread_runtime() {
     let longest_gap_us = Arc::new(AtomicU64::new(0));
     {
         let longest_gap_us = Arc::clone(&longest_gap_us);
+        // The runtime's only thread ticks the meter: time that thread spent waiting for a CPU
+        // on a loaded machine is not counted as the server blocking it.
         tokio::spawn(async move {
-            let mut last = Instant::now();
+            let mut meter = StallMeter::start();
             loop {
                 sleep(Duration::from_millis(5)).await;
-                let gap = last.elapsed().as_micros() as u64;
+                let gap = meter.tick().as_micros() as u64;
                 longest_gap_us.fetch_max(gap, Ordering::SeqCst);
-                last = Instant::now();
             }
         });
     }
@@ -713,8 +747,9 @@ async fn a_sleep_does_not_block_other_tasks_on_a_current_thread_runtime() {
             .call(request, "another client while one sleeps 500 ms")
             .await;
         assert_eq!(reply, want, "the reply to {request:?}");
+        // A lock held through the SLEEP keeps the first request waiting for about 450 ms.
         assert!(
-            started.elapsed() < Duration::from_millis(250),
+            started.elapsed() < Duration::from_millis(300),
             "{request:?} from another client took {:?} while a client slept: SLEEP must not hold \
              the store's lock (lock for apply() only)",
             started.elapsed()
