@@ -150,7 +150,7 @@ impl<'ast> Visit<'ast> for Finder<'_> {
         if let Some(token) = &sig.asyncness {
             self.construct(Construct::Async, token.span(), "`async fn`");
         }
-        if let Some(token) = &sig.unsafety {
+        if let syn::Safety::Unsafe(token) = &sig.safety {
             self.construct(Construct::Unsafe, token.span(), "`unsafe fn`");
         }
         visit::visit_signature(self, sig);

@@ -169,6 +169,20 @@ pub fn add_hidden_tests(kit: &Kit, lab: &Lab, staged: &Staged) -> Result<()> {
     Ok(())
 }
 
+/// Gives a staged copy of a kit file the original's modification time. Cargo decides what to
+/// rebuild by comparing sources' modification times with its outputs': a copy stamped "now"
+/// would rebuild the support crate, and everything above it, for every submission. Only the
+/// submission's own files are written fresh. Best effort: if the time cannot be set, the copy
+/// is merely rebuilt.
+fn keep_modification_time(original: &Path, copy: &Path) {
+    let modified = fs::metadata(original).and_then(|meta| meta.modified());
+    if let Ok(modified) = modified {
+        if let Ok(file) = fs::File::options().write(true).open(copy) {
+            let _ = file.set_modified(modified);
+        }
+    }
+}
+
 fn copy_tree(from: &Path, to: &Path, depth: usize) -> Result<()> {
     fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
     for entry in fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
@@ -189,6 +203,7 @@ fn copy_tree(from: &Path, to: &Path, depth: usize) -> Result<()> {
         } else if kind.is_file() {
             fs::copy(entry.path(), &target)
                 .with_context(|| format!("copying {}", entry.path().display()))?;
+            keep_modification_time(&entry.path(), &target);
         }
     }
     Ok(())
