@@ -212,9 +212,29 @@ fn grade_fixture_now(lab_number: u32, name: &str) -> (Fixture, LabReport) {
         jobs: 2,
         test_slots: Some(test_slots()),
     };
+    // `KIT_FIXTURE_TIMES=1 cargo test -p grader --test fixtures_lab1 -- --ignored --nocapture`
+    // shows where each fixture's time goes: its build, its tests, and waits for the other's.
+    let timed = std::env::var_os("KIT_FIXTURE_TIMES").is_some();
+    let started = std::time::Instant::now();
     let report = grader
-        .grade(&submission, &[&lab], &options, &|_| {})
+        .grade(&submission, &[&lab], &options, &|message| {
+            if timed {
+                let elapsed = started.elapsed().as_secs_f64();
+                eprintln!("  [{name} {elapsed:.1} s] {message}");
+            }
+        })
         .expect("grading runs");
+    if timed {
+        let tests = &report.labs[0].tests;
+        let summed: u64 = tests.iter().map(|t| t.duration_ms).sum();
+        let longest = tests.iter().map(|t| t.duration_ms).max().unwrap_or(0);
+        eprintln!(
+            "fixture lab{lab_number}/{name}: {:.1} s in all, its tests {:.1} s summed (longest {:.1} s)",
+            started.elapsed().as_secs_f64(),
+            summed as f64 / 1000.0,
+            longest as f64 / 1000.0
+        );
+    }
     (fixture, report.labs.into_iter().next().unwrap())
 }
 
