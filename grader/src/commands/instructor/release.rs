@@ -114,6 +114,7 @@ pub fn release(kit: &Kit, out: &Path, git: bool) -> Result<Released> {
     )?;
     files += 1;
     remove_instructor_docs(out)?;
+    remove_mutant_notes(out)?;
 
     let needles = leak_needles(kit)?;
     let leaks = scan(out, &needles)?;
@@ -209,6 +210,48 @@ fn copy_filtered(from: &Path, to: &Path, relative: &Path) -> Result<usize> {
     } else {
         Ok(0)
     }
+}
+
+/// Takes the `[[equivalent_mutants]]` tables out of every released `lab.toml`: they are the
+/// maintainers' notes on mutants of the reference solution, and their reasons describe its
+/// design (which `grader mutants` needs, and students must not read).
+fn remove_mutant_notes(out: &Path) -> Result<()> {
+    let labs = out.join("labs");
+    for entry in fs::read_dir(&labs).with_context(|| format!("reading {}", labs.display()))? {
+        let manifest = entry?.path().join("lab.toml");
+        if manifest.is_file() {
+            let text = fs::read_to_string(&manifest)
+                .with_context(|| format!("reading {}", manifest.display()))?;
+            fs::write(&manifest, without_equivalent_mutants(&text))
+                .with_context(|| format!("writing {}", manifest.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// `lab.toml` without its `[[equivalent_mutants]]` tables and the comments just above them.
+fn without_equivalent_mutants(text: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    let mut in_table = false;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed == "[[equivalent_mutants]]" {
+            in_table = true;
+            while kept.last().is_some_and(|l| l.trim_start().starts_with('#')) {
+                kept.pop();
+            }
+            continue;
+        }
+        if in_table && trimmed.starts_with('[') {
+            in_table = false;
+        }
+        if !in_table {
+            kept.push(line);
+        }
+    }
+    let mut out = kept.join("\n").trim_end().to_string();
+    out.push('\n');
+    out
 }
 
 fn remove_instructor_docs(out: &Path) -> Result<()> {
@@ -513,6 +556,19 @@ fn make_repository(out: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn released_lab_toml_keeps_everything_but_the_mutant_notes() {
+        let kit = "[lab]\nnumber = 3\n\n[[equivalent_mutants]]\nid = \"src/a.rs:1:busy-wake\"\n\
+                   reason = \"the reference's design\"\n\n# About the next one.\n\
+                   [[equivalent_mutants]]\nid = \"cargo-mutants: x\"\nreason = \"y\"\n\n\
+                   [[rules]]\nforbid = \"async\"\n";
+        let released = without_equivalent_mutants(kit);
+        assert_eq!(
+            released,
+            "[lab]\nnumber = 3\n\n[[rules]]\nforbid = \"async\"\n"
+        );
+    }
+
     use super::*;
 
     #[test]
