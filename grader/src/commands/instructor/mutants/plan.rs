@@ -60,9 +60,11 @@ pub fn plan(kit: &Kit, lab: &Lab, subject: &Submission, only_file: Option<&str>)
         .iter()
         .map(|e| (e.id.clone(), e.reason.clone()))
         .collect();
-    // With --file, declarations about the other files are not stale, only out of scope.
+    // With --file, declarations about the other files are not stale, only out of scope; and
+    // cargo-mutants' own mutants are judged by its run (`external`), not here.
     let unknown_equivalents = equivalents
         .keys()
+        .filter(|id| !id.starts_with(super::external::CARGO_MUTANTS_ID))
         .filter(|id| {
             let file = id.split(':').next().unwrap_or("");
             mutated_files.iter().any(|f| f == file) && !mutants.iter().any(|m| &m.id == *id)
