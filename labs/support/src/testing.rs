@@ -17,6 +17,74 @@ pub fn raise_open_files_limit(wanted: u64) -> u64 {
     rlimit::increase_nofile_limit(wanted).unwrap_or(0)
 }
 
+/// Takes every free file descriptor of this process but `spare`, runs `body`, then gives them
+/// back and restores the limit on open files, even if `body` panics. Tests use it to make
+/// `accept` fail with "too many open files" (EMFILE), which a server must log and survive: the
+/// `spare` descriptors are for the test's own clients.
+#[track_caller]
+pub fn with_descriptors_exhausted<T>(spare: usize, body: impl FnOnce() -> T) -> T {
+    let (soft, hard) = rlimit::Resource::NOFILE
+        .get()
+        .expect("the limit on open files (getrlimit)");
+    // The limit bounds descriptor numbers, not their count: put it a little above the highest
+    // descriptor open now, then fill every free number below it.
+    let highest = std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(2);
+    let lowered = (highest + 1 + 64).min(hard);
+    rlimit::Resource::NOFILE
+        .set(lowered, hard)
+        .expect("lowering the limit on open files (setrlimit)");
+    struct Restore {
+        soft: u64,
+        hard: u64,
+        hoard: Vec<std::fs::File>,
+    }
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            self.hoard.clear();
+            let _ = rlimit::Resource::NOFILE.set(self.soft, self.hard);
+        }
+    }
+    let mut restore = Restore {
+        soft,
+        hard,
+        hoard: Vec::new(),
+    };
+    while let Ok(file) = std::fs::File::open("/dev/null") {
+        restore.hoard.push(file);
+    }
+    assert!(
+        restore.hoard.len() >= spare,
+        "only {} descriptors were free under a limit of {lowered}",
+        restore.hoard.len()
+    );
+    for _ in 0..spare {
+        restore.hoard.pop();
+    }
+    body()
+}
+
+/// Stops this whole process with SIGSTOP and lets it go on with SIGCONT, as a shell's Ctrl-Z
+/// and `fg` do. On Linux a thread blocked in `epoll_wait` (mio's `Poll::poll`) then returns
+/// `Interrupted`, which an event loop must take as "poll again". Returns once the process runs
+/// again.
+#[track_caller]
+pub fn stop_and_continue_this_process() {
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"kill -STOP "$0" && sleep 0.05; kill -CONT "$0""#)
+        .arg(std::process::id().to_string())
+        .status()
+        .expect("running sh to send SIGSTOP and SIGCONT");
+    assert!(
+        status.success(),
+        "sh could not stop and continue this process: {status}"
+    );
+}
+
 /// A listener on a free loopback port (`127.0.0.1:0`): tests never use fixed ports.
 #[track_caller]
 pub fn local_listener() -> (TcpListener, SocketAddr) {
