@@ -1,6 +1,7 @@
 //! Hidden tests for lab 2: each one guards one mistake students make. Never released.
 
-use std::net::SocketAddr;
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,10 @@ use pretty_assertions::assert_eq;
 use support::client::Client;
 use support::grading::graded;
 use support::probe::{cpu_time, open_fds, rss_bytes, thread_count};
-use support::testing::{in_background, local_listener, raise_open_files_limit};
+use support::testing::{
+    in_background, local_listener, raise_open_files_limit, stop_and_continue_this_process,
+    with_descriptors_exhausted,
+};
 use support::{Reply, Request, MAX_FRAME};
 
 fn start_server() -> SocketAddr {
@@ -467,5 +471,201 @@ fn a_closed_connections_timer_does_not_disturb_the_next_clients() {
             newcomer.must_call(&["PING"], "a new client once the sleepers are done"),
             pong()
         );
+    });
+}
+
+/// Sends `GET big` requests on a raw socket without ever reading a reply, until the server stops
+/// reading them (a write stays blocked for half a second) or `limit` bytes have gone out.
+/// Returns the socket and how much was sent, if sending stalled.
+fn flood_until_stalled(addr: SocketAddr, limit: usize) -> (TcpStream, Option<usize>) {
+    let mut flood = TcpStream::connect(addr).expect("connecting the flooding client");
+    flood
+        .set_write_timeout(Some(Duration::from_millis(500)))
+        .expect("a write timeout");
+    let chunk = "GET big\r\n".repeat(7000);
+    let mut sent = 0;
+    while sent < limit {
+        match flood.write(chunk.as_bytes()) {
+            Ok(n) => sent += n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return (flood, Some(sent));
+            }
+            Err(e) => panic!(
+                "sending requests failed after {} KiB ({e}): the server closed a client that was \
+                 only slow to read",
+                sent >> 10
+            ),
+        }
+    }
+    (flood, None)
+}
+
+// Mistake: backpressure on the output only. A server that stops answering a client that does
+// not read, but goes on reading its requests, buffers the requests without bound instead.
+#[test]
+fn server_stops_reading_a_client_that_never_reads_its_replies() {
+    graded(|| {
+        let addr = start_server();
+        let mut setter = Client::connect(addr);
+        setter.must_call(
+            &["SET", "big", &value(0, 60 * 1024)],
+            "SET of a 60 KiB value",
+        );
+        // Kernel buffers take several MiB before TCP's flow control stops the client; a server
+        // that keeps reading takes everything.
+        const LIMIT: usize = 96 << 20;
+        let (flood, stalled) = flood_until_stalled(addr, LIMIT);
+        assert!(
+            stalled.is_some(),
+            "a client sent {} MiB of GETs of a 60 KiB value without reading a single reply, and \
+             the server read them all: it stopped answering, but not reading, so the requests \
+             pile up in its input buffer without limit. While a client owes too much output, \
+             stop reading it too (wants_input), so that TCP's flow control stops the client",
+            LIMIT >> 20
+        );
+        let mut other = Client::connect(addr);
+        assert_eq!(
+            other.must_call(
+                &["PING"],
+                "PING while another client, held back by backpressure, keeps sending (an event \
+                 for a connection that can neither write nor read must end its drive at once: \
+                 no loop until the socket is writable)"
+            ),
+            pong()
+        );
+        drop(flood);
+    });
+}
+
+// Mistake: a read or write error taken for "would block", or retried for ever: a client that
+// resets its connection (closes it with replies unread) leaves a connection behind that is
+// never closed, or spins the loop.
+#[test]
+fn clients_that_reset_their_connection_are_closed() {
+    graded(|| {
+        let addr = start_server();
+        let mut setter = Client::connect(addr);
+        setter.must_call(
+            &["SET", "big", &value(0, 60 * 1024)],
+            "SET of a 60 KiB value",
+        );
+        let baseline = open_fds().expect("/proc/self/fd");
+        // Idle clients: closing with a reply unread sends a reset, and the server's next read
+        // fails with ECONNRESET.
+        for _ in 0..20 {
+            let mut resetting = TcpStream::connect(addr).expect("connecting");
+            resetting
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("a read timeout");
+            resetting.write_all(b"PING\r\nPING\r\n").expect("sending");
+            let mut peeked = [0u8; 14];
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while resetting.peek(&mut peeked).expect("replies to two PINGs") < peeked.len() {
+                assert!(Instant::now() < deadline, "no replies to two PINGs");
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
+        // A client that is owed megabytes of output: its connection's next write fails.
+        let (flood, _) = flood_until_stalled(addr, 96 << 20);
+        drop(flood);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut open = open_fds().unwrap();
+        while open > baseline && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+            open = open_fds().unwrap();
+        }
+        assert!(
+            open <= baseline,
+            "21 clients reset their connections (closed them with replies unread), and {} of \
+             their sockets are still open in the server: a read or write error other than \
+             WouldBlock and Interrupted means the connection is broken; end drive with Err, then \
+             deregister and drop it",
+            open - baseline
+        );
+        let mut other = Client::connect(addr);
+        assert_eq!(
+            other.must_call(&["PING"], "PING after clients reset their connections"),
+            pong()
+        );
+    });
+}
+
+// Mistake: a deadline checked against the wrong clock or the wrong condition: a request that
+// arrives while a SLEEP waits ends the SLEEP early.
+#[test]
+fn a_request_that_arrives_during_a_sleep_does_not_end_it_early() {
+    graded(|| {
+        let mut client = Client::connect(start_server());
+        client.must_call(&["PING"], "PING before the SLEEP");
+        let sent = Instant::now();
+        client.send(&["SLEEP", "400"]);
+        // A second request, a moment later, wakes the connection while its SLEEP is running.
+        thread::sleep(Duration::from_millis(100));
+        client.send(&["PING"]);
+        let reply = client.read_reply().expect("a reply to SLEEP 400");
+        let after = sent.elapsed();
+        assert_eq!(
+            reply,
+            Reply::slept(400),
+            "the first reply must be the SLEEP's"
+        );
+        assert!(
+            after >= Duration::from_millis(390),
+            "SLEEP 400 was answered after {after:?}, when a PING arrived during it: a readable \
+             event for a sleeping connection must not end its SLEEP. In drive, answer only once \
+             `now` has reached the deadline"
+        );
+        assert_eq!(client.read_reply().expect("a reply to the PING"), pong());
+    });
+}
+
+// Mistake: `poll` failing with Interrupted taken as fatal. Suspending the server (Ctrl-Z, then
+// `fg`) makes epoll_wait return EINTR on Linux, and a loop that returns the error dies.
+#[test]
+fn the_loop_survives_being_stopped_and_continued() {
+    graded(|| {
+        let addr = start_server();
+        let mut client = Client::connect(addr);
+        for round in 0..3 {
+            client.must_call(&["PING"], &format!("PING before stop {round}"));
+            // Let the loop go back to waiting in poll.
+            thread::sleep(Duration::from_millis(20));
+            stop_and_continue_this_process();
+            let reply = client.must_call(
+                &["PING"],
+                &format!(
+                    "PING after the process was stopped and continued ({round}): poll returns \
+                     Err(Interrupted) then; loop and poll again instead of returning the error"
+                ),
+            );
+            assert_eq!(reply, pong());
+        }
+    });
+}
+
+// Mistake: an `accept` error other than WouldBlock retried in a loop: out of descriptors
+// (EMFILE), the listener stays readable and the loop spins in accept, serving no one.
+#[test]
+fn running_out_of_descriptors_does_not_stall_the_loop() {
+    graded(|| {
+        let addr = start_server();
+        let mut client = Client::connect(addr);
+        client.must_call(&["PING"], "PING before the descriptors run out");
+        with_descriptors_exhausted(1, || {
+            // This client takes the last free descriptor: the server cannot accept it.
+            let _waiting = TcpStream::connect(addr).expect("connecting with the last descriptor");
+            let reply = client.must_call(
+                &["PING"],
+                "PING from a connected client while accept fails with EMFILE (too many open \
+                 files): log an accept error other than WouldBlock and Interrupted and go back \
+                 to the loop; retrying it at once spins for ever",
+            );
+            assert_eq!(reply, pong());
+        });
     });
 }
