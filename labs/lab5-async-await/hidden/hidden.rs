@@ -14,7 +14,7 @@ use pretty_assertions::assert_eq;
 use support::grading::{graded, Sentinel};
 use support::mail::{Call, Event, MailError, Message, MockMail, Recipient, Service, Timing};
 use support::probe::{cpu_time, thread_count, StallMeter};
-use support::testing::{local_listener, raise_open_files_limit};
+use support::testing::{local_listener, raise_open_files_limit, with_descriptors_exhausted};
 use support::{Reply, Store};
 use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::net::{TcpListener, TcpStream};
@@ -363,6 +363,81 @@ async fn sixty_kib_echo_survives_partial_writes_on_a_small_pipe() {
         first_wrong.is_none(),
         "the replies to two 60 KiB ECHOs and a PING differ from byte {} on: after a partial \
          write, send the rest starting exactly where the write stopped (write_all does that)",
+        first_wrong.unwrap_or(0)
+    );
+    sentinel.confirm();
+}
+
+// Mistake: an input buffer thrown away (to give its memory back) while it still holds the
+// start of the next request. Large pipelined requests make the buffer grow past 64 KiB with a
+// request only partly read.
+#[tokio::test]
+async fn a_partly_read_request_behind_large_pipelined_ones_is_kept() {
+    let sentinel = Sentinel::arm();
+    let (client, _task) = pipe(256 * 1024);
+    let (mut from_server, mut to_server) = tokio::io::split(client);
+    let echo = |byte: u8, size: usize| {
+        let mut request = format!("*2\r\n$4\r\nECHO\r\n${size}\r\n").into_bytes();
+        request.extend(std::iter::repeat_n(byte, size));
+        request.extend_from_slice(b"\r\n");
+        let mut reply = format!("${size}\r\n").into_bytes();
+        reply.extend(std::iter::repeat_n(byte, size));
+        reply.extend_from_slice(b"\r\n");
+        (request, reply)
+    };
+    let (first, first_reply) = echo(b'z', 60 * 1024);
+    let (second, second_reply) = echo(b'p', 10 * 1024);
+    let (third, third_reply) = echo(b'q', 60 * 1024);
+    // The first two ECHOs and the start of the third, then more of the third, then its end:
+    // the server must keep what it has of the third request between its reads.
+    let mut burst = [first, second].concat();
+    burst.extend_from_slice(&third[..30 * 1024]);
+    let pieces = [
+        burst,
+        third[30 * 1024..third.len() - 10].to_vec(),
+        [&third[third.len() - 10..], &b"PING\r\n"[..]].concat(),
+    ];
+    let expected = [
+        first_reply,
+        second_reply,
+        third_reply,
+        b"+PONG\r\n".to_vec(),
+    ]
+    .concat();
+    let mut got = vec![0; expected.len()];
+    let (sent, read) = timeout(Duration::from_secs(8), async {
+        tokio::join!(
+            async {
+                for piece in &pieces {
+                    to_server.write_all(piece).await?;
+                    // Let the connection read this piece before the next one arrives.
+                    for _ in 0..10 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+                io::Result::Ok(())
+            },
+            from_server.read_exact(&mut got)
+        )
+    })
+    .await
+    .expect(
+        "three large pipelined ECHOs and a PING got no complete answer within 8 s: a request \
+         that had been read only in part was lost",
+    );
+    sent.expect("sending three ECHOs and a PING");
+    if let Err(e) = read {
+        panic!(
+            "the connection ended before the replies to three large pipelined ECHOs and a PING \
+             were all read ({e}): was the partly read request behind them dropped?"
+        );
+    }
+    let first_wrong = got.iter().zip(&expected).position(|(g, e)| g != e);
+    assert!(
+        first_wrong.is_none(),
+        "the replies to three pipelined ECHOs (60, 10 and 60 KiB) and a PING differ from byte {} \
+         on: the input buffer was replaced while it still held the start of a request. Replace \
+         (or shrink) the buffer only when it is empty",
         first_wrong.unwrap_or(0)
     );
     sentinel.confirm();
@@ -1393,4 +1468,58 @@ async fn an_idle_server_and_its_idle_connections_use_no_cpu() {
     );
     drop(clients);
     sentinel.confirm();
+}
+
+// Mistake: an accept error that ends `serve` (a `?` on accept), or that is retried at once:
+// out of descriptors (EMFILE), the listener stays ready, and an accept loop that does not wait
+// spins, burning a CPU for as long as the table is full.
+#[test]
+fn running_out_of_descriptors_does_not_stop_the_server() {
+    graded(|| {
+        let (std_listener, addr) = local_listener();
+        std_listener.set_nonblocking(true).unwrap();
+        std::thread::spawn(move || {
+            let runtime = current_thread_runtime(false);
+            runtime.block_on(async move {
+                let listener = TcpListener::from_std(std_listener).unwrap();
+                let result = lab5::serve(listener, store(), std::future::pending::<()>()).await;
+                eprintln!("lab5::serve returned {result:?}");
+            });
+        });
+        let mut client = support::client::Client::connect(addr);
+        client.must_call(&["PING"], "PING before the descriptors run out");
+        // CPU time is read from /proc, which takes a descriptor: before and after, not during.
+        let before = cpu_time().expect("CPU time from /proc/self");
+        with_descriptors_exhausted(1, || {
+            // This client takes the last free descriptor: the server cannot accept it.
+            let _waiting =
+                std::net::TcpStream::connect(addr).expect("connecting with the last descriptor");
+            for round in 0..3 {
+                let reply = client.must_call(
+                    &["PING"],
+                    &format!(
+                        "PING {round} from a connected client while accept fails with EMFILE \
+                         (too many open files): an accept error must not end serve; log it and \
+                         go on accepting"
+                    ),
+                );
+                assert_eq!(reply, Reply::Simple("PONG".into()));
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        });
+        let used = cpu_time().unwrap().saturating_sub(before);
+        assert!(
+            used < Duration::from_millis(100),
+            "while accept failed with EMFILE for 300 ms the process used {used:?} of CPU: the \
+             accept loop retries at once and spins (the listener stays ready while the \
+             descriptor table is full). After an accept error, sleep a little \
+             (tokio::time::sleep, 10 ms) before accepting again"
+        );
+        let mut newcomer = support::client::Client::connect(addr);
+        assert_eq!(
+            newcomer.must_call(&["PING"], "a new client once descriptors are free again"),
+            Reply::Simple("PONG".into()),
+            "serve must go on accepting once accept succeeds again"
+        );
+    });
 }
