@@ -27,7 +27,10 @@ use support::client::Client;
 use support::grading::graded;
 use support::probe::{cpu_time, open_fds, thread_count};
 use support::tasks::{gate, wait_until, Probe};
-use support::testing::{in_background, raise_open_files_limit, within};
+use support::testing::{
+    in_background, raise_open_files_limit, stop_and_continue_this_process,
+    with_descriptors_exhausted, within,
+};
 use support::{Reply, Request, Store};
 
 const LIMIT: Duration = Duration::from_secs(5);
@@ -993,6 +996,66 @@ fn a_sleep_and_a_join_handle_wake_the_task_that_polled_them_last() {
              woke that task only after {handle_took:?}, when its task took 100 ms: the task must \
              wake the waker of the handle's latest poll (replace the stored one unless \
              will_wake)"
+        );
+    });
+}
+
+// Mistake: `mio::Poll::poll` failing with Interrupted taken as fatal. Suspending the server
+// (Ctrl-Z, then `fg`) makes epoll_wait return EINTR on Linux: a runtime that panics on it, or
+// ends block_on with the error, takes the server with it.
+#[test]
+fn the_runtime_survives_being_stopped_and_continued() {
+    graded(|| {
+        let addr = start_server();
+        let mut client = Client::connect(addr);
+        for round in 0..3 {
+            client.must_call(&["PING"], &format!("PING before stop {round}"));
+            // Let the runtime go back to waiting in poll.
+            thread::sleep(Duration::from_millis(20));
+            stop_and_continue_this_process();
+            let reply = client.must_call(
+                &["PING"],
+                &format!(
+                    "PING after the process was stopped and continued ({round}): mio's poll \
+                     returns Err(Interrupted) then; the reactor must take it as a wait that \
+                     found no event and let the runtime go round its loop again"
+                ),
+            );
+            assert_eq!(reply, pong());
+        }
+    });
+}
+
+// Mistake: an `accept` error ends `serve`, or is retried at once: out of descriptors (EMFILE),
+// the listener stays ready, and an accept loop that does not wait spins on the runtime's only
+// thread, starving every connected client.
+#[test]
+fn running_out_of_descriptors_does_not_stop_the_server() {
+    graded(|| {
+        let addr = start_server();
+        let mut client = Client::connect(addr);
+        client.must_call(&["PING"], "PING before the descriptors run out");
+        with_descriptors_exhausted(1, || {
+            // This client takes the last free descriptor: the server cannot accept it.
+            let _waiting =
+                std::net::TcpStream::connect(addr).expect("connecting with the last descriptor");
+            for round in 0..3 {
+                let reply = client.must_call(
+                    &["PING"],
+                    &format!(
+                        "PING {round} from a connected client while accept fails with EMFILE \
+                         (too many open files): an accept error must neither end serve nor be \
+                         retried at once; log it and wait a little (sleep) before accepting again"
+                    ),
+                );
+                assert_eq!(reply, pong());
+            }
+        });
+        let mut newcomer = Client::connect(addr);
+        assert_eq!(
+            newcomer.must_call(&["PING"], "a new client once descriptors are free again"),
+            pong(),
+            "serve must go on accepting once accept succeeds again"
         );
     });
 }
