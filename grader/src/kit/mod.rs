@@ -75,6 +75,8 @@ pub struct Lab {
     pub timeout_hint: Option<String>,
     /// Mutants of `grader mutants` declared unable to change behaviour, counted apart.
     pub equivalent_mutants: Vec<EquivalentMutant>,
+    /// Mutants that the tests miss on purpose, with why: still counted as missed.
+    pub missed_mutants: Vec<MissedMutant>,
     /// The lab's written answers (`answers = "ANSWERS.md"` in `lab.toml`): handed in with the
     /// code, read and marked by hand, never part of the automatic score.
     pub answers: Option<AnswersFile>,
@@ -142,6 +144,18 @@ pub struct EquivalentMutant {
     pub reason: String,
 }
 
+/// A `[[missed_mutants]]` entry of `lab.toml`: a mutant that the tests do not catch, and why
+/// no test should (a behaviour the handout does not ask for, a difference no test can see
+/// on every machine). The report prints the reason next to the missed mutant.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MissedMutant {
+    /// The mutant's id, as for [`EquivalentMutant::id`].
+    pub id: String,
+    /// One line: why the mutant is left missed.
+    pub reason: String,
+}
+
 /// A construct a rule can forbid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -187,6 +201,9 @@ struct LabToml {
     /// Mutants that cannot change behaviour (see `grader mutants`).
     #[serde(default)]
     equivalent_mutants: Vec<EquivalentMutant>,
+    /// Mutants left missed on purpose, with why (see `grader mutants`).
+    #[serde(default)]
+    missed_mutants: Vec<MissedMutant>,
     /// The file of written answers, relative to the lab folder (`ANSWERS.md`).
     #[serde(default)]
     answers: Option<String>,
@@ -436,6 +453,7 @@ fn load_lab(dir: &Path) -> Result<Lab> {
         editable: parsed.editable,
         tests,
         equivalent_mutants: parsed.equivalent_mutants,
+        missed_mutants: parsed.missed_mutants,
         answers,
     })
 }

@@ -212,9 +212,9 @@ fn copy_filtered(from: &Path, to: &Path, relative: &Path) -> Result<usize> {
     }
 }
 
-/// Takes the `[[equivalent_mutants]]` tables out of every released `lab.toml`: they are the
-/// maintainers' notes on mutants of the reference solution, and their reasons describe its
-/// design (which `grader mutants` needs, and students must not read).
+/// Takes the `[[equivalent_mutants]]` and `[[missed_mutants]]` tables out of every released
+/// `lab.toml`: they are the maintainers' notes on mutants of the reference solution, and their
+/// reasons describe its design (which `grader mutants` needs, and students must not read).
 fn remove_mutant_notes(out: &Path) -> Result<()> {
     let labs = out.join("labs");
     for entry in fs::read_dir(&labs).with_context(|| format!("reading {}", labs.display()))? {
@@ -222,20 +222,21 @@ fn remove_mutant_notes(out: &Path) -> Result<()> {
         if manifest.is_file() {
             let text = fs::read_to_string(&manifest)
                 .with_context(|| format!("reading {}", manifest.display()))?;
-            fs::write(&manifest, without_equivalent_mutants(&text))
+            fs::write(&manifest, without_mutant_notes(&text))
                 .with_context(|| format!("writing {}", manifest.display()))?;
         }
     }
     Ok(())
 }
 
-/// `lab.toml` without its `[[equivalent_mutants]]` tables and the comments just above them.
-fn without_equivalent_mutants(text: &str) -> String {
+/// `lab.toml` without its `[[equivalent_mutants]]` and `[[missed_mutants]]` tables and the
+/// comments just above them.
+fn without_mutant_notes(text: &str) -> String {
     let mut kept: Vec<&str> = Vec::new();
     let mut in_table = false;
     for line in text.lines() {
         let trimmed = line.trim();
-        if trimmed == "[[equivalent_mutants]]" {
+        if trimmed == "[[equivalent_mutants]]" || trimmed == "[[missed_mutants]]" {
             in_table = true;
             while kept.last().is_some_and(|l| l.trim_start().starts_with('#')) {
                 kept.pop();
@@ -561,8 +562,9 @@ mod tests {
         let kit = "[lab]\nnumber = 3\n\n[[equivalent_mutants]]\nid = \"src/a.rs:1:busy-wake\"\n\
                    reason = \"the reference's design\"\n\n# About the next one.\n\
                    [[equivalent_mutants]]\nid = \"cargo-mutants: x\"\nreason = \"y\"\n\n\
+                   [[missed_mutants]]\nid = \"cargo-mutants: z\"\nreason = \"w\"\n\n\
                    [[rules]]\nforbid = \"async\"\n";
-        let released = without_equivalent_mutants(kit);
+        let released = without_mutant_notes(kit);
         assert_eq!(
             released,
             "[lab]\nnumber = 3\n\n[[rules]]\nforbid = \"async\"\n"

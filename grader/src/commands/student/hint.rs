@@ -137,6 +137,7 @@ mod tests {
             may_use: vec![],
             timeout_hint: None,
             equivalent_mutants: vec![],
+            missed_mutants: vec![],
             answers: None,
         };
         let first = render(&lab, &entry, &hints, 1);

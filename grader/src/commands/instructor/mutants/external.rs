@@ -116,6 +116,10 @@ pub fn run(grader: &Grader, plan: &Plan, version: &str) -> Result<String> {
     );
     for name in &judged.missed {
         line.push_str(&format!("\n  - missed: `{name}`"));
+        let id = format!("{CARGO_MUTANTS_ID}{name}");
+        if let Some(note) = plan.lab.missed_mutants.iter().find(|note| note.id == id) {
+            line.push_str(&format!(", left on purpose: {}", note.reason));
+        }
     }
     for name in &judged.stale {
         line.push_str(&format!(

@@ -207,12 +207,18 @@ pub fn section(run: &LabRun) -> String {
     } else {
         let _ = writeln!(out, "### Missed mutants\n");
         for one in missed {
+            let why = match run.missed_reasons.get(&one.mutant.id) {
+                Some(reason) => format!("Left missed on purpose: {reason}"),
+                None => format!(
+                    "Left because no test checks it: {}.",
+                    one.mutant.operator.explanation()
+                ),
+            };
             let _ = writeln!(
                 out,
-                "#### `{}`\n\n{}. Left because no test checks it: {}.\n\n```diff\n{}```\n",
+                "#### `{}`\n\n{}. {why}\n\n```diff\n{}```\n",
                 one.mutant.id,
                 capitalised(&one.mutant.description),
-                one.mutant.operator.explanation(),
                 one.diff
             );
         }

@@ -73,6 +73,8 @@ pub struct LabRun {
     /// How many tests each mutant could be graded with.
     pub tests: usize,
     pub unknown_equivalents: Vec<String>,
+    /// Why a mutant is left missed on purpose, by id (`[[missed_mutants]]` of `lab.toml`).
+    pub missed_reasons: BTreeMap<String, String>,
     pub wall: Duration,
     /// What cargo-mutants found on the same files, or why it did not run.
     pub cargo_mutants: Option<String>,
@@ -190,6 +192,11 @@ pub fn run(
         failing_at_baseline,
         tests: checks.len(),
         unknown_equivalents: plan.unknown_equivalents.clone(),
+        missed_reasons: lab
+            .missed_mutants
+            .iter()
+            .map(|note| (note.id.clone(), note.reason.clone()))
+            .collect(),
         wall: started.elapsed(),
         cargo_mutants: None,
     })
