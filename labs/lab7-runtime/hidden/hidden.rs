@@ -1059,3 +1059,114 @@ fn running_out_of_descriptors_does_not_stop_the_server() {
         );
     });
 }
+
+// Mistake: a connection taken as made at the first writable readiness (or at once): `connect`
+// only starts a connection, and while the handshake is under way `peer_addr` answers
+// NotConnected, which means "not yet", not an error. A listener whose accept queue is full
+// drops the handshake, so the connection is made only when TCP sends it again, a second later.
+#[test]
+fn a_connect_that_takes_a_while_waits_without_blocking_the_thread() {
+    graded(|| {
+        raise_open_files_limit(8192);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
+        let addr = listener.local_addr().unwrap();
+        // Fill the listener's accept queue: the first connection that is not made at once
+        // shows it is full.
+        let mut queued = Vec::new();
+        while let Ok(stream) =
+            std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300))
+        {
+            queued.push(stream);
+            assert!(queued.len() < 5000, "the accept queue never filled up");
+        }
+        let (outcome_tx, outcome_rx) = mpsc::channel();
+        let runtime_thread = thread::spawn(move || {
+            let runtime = Runtime::new().expect("Runtime::new() failed");
+            runtime.block_on(async move {
+                let ticks = Rc::new(Cell::new(0u32));
+                let ticker = spawn({
+                    let ticks = Rc::clone(&ticks);
+                    async move {
+                        loop {
+                            sleep(Duration::from_millis(10)).await;
+                            ticks.set(ticks.get() + 1);
+                        }
+                    }
+                });
+                let connected = or_timeout(TcpStream::connect(addr), LIMIT).await;
+                let outcome = match connected {
+                    None => Err("TcpStream::connect never finished".to_string()),
+                    Some(Err(error)) => Err(format!("TcpStream::connect failed: {error}")),
+                    Some(Ok(mut stream)) => match stream.write_all(b"hi").await {
+                        Ok(()) => Ok(ticks.get()),
+                        Err(error) => Err(format!(
+                            "TcpStream::connect returned a stream that cannot be written \
+                             ({error}): was it returned before the connection was made?"
+                        )),
+                    },
+                };
+                drop(ticker);
+                let _ = outcome_tx.send(outcome);
+            });
+        });
+        // Let the connect wait a little, then empty the queue: TCP's next try gets through.
+        thread::sleep(Duration::from_millis(200));
+        listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + LIMIT;
+        let (mut accepted, mut received, mut reported) = (Vec::new(), None, None);
+        while received.is_none() && Instant::now() < deadline {
+            match outcome_rx.try_recv() {
+                Ok(outcome) => {
+                    let failed = outcome.is_err();
+                    reported = Some(outcome);
+                    if failed {
+                        break;
+                    }
+                }
+                // The runtime's thread ended without a word (it panicked).
+                Err(mpsc::TryRecvError::Disconnected) if reported.is_none() => break,
+                Err(_) => {}
+            }
+            while let Ok((stream, _)) = listener.accept() {
+                stream.set_nonblocking(true).unwrap();
+                accepted.push(stream);
+            }
+            // Only the runtime's connection writes: the queued ones stay silent.
+            let mut first = [0u8; 2];
+            if accepted
+                .iter()
+                .any(|stream| matches!(stream.peek(&mut first), Ok(2)))
+            {
+                received = Some(first);
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        drop(queued);
+        let outcome = reported.unwrap_or_else(|| {
+            outcome_rx
+                .recv_timeout(LIMIT)
+                .expect("the runtime's task never reported how its connect ended")
+        });
+        let _ = runtime_thread.join();
+        let ticks = match outcome {
+            Ok(ticks) => ticks,
+            Err(message) => panic!(
+                "{message}. The listener's queue was full, so the connection took about a \
+                 second: a non-blocking connect only starts it. Wait for writable readiness, \
+                 then check take_error() and peer_addr(): NotConnected means not yet, so treat \
+                 it as WouldBlock and wait again"
+            ),
+        };
+        assert_eq!(
+            received,
+            Some(*b"hi"),
+            "the bytes written after connect must reach the listener"
+        );
+        assert!(
+            ticks >= 10,
+            "a task that sleeps 10 ms in a loop ran only {ticks} times while connect waited \
+             for about a second: connect must wait by returning Pending, never by blocking the \
+             runtime's thread"
+        );
+    });
+}
