@@ -40,6 +40,20 @@ pub fn run(grader: &Grader, plan: &Plan, version: &str) -> Result<String> {
         copy_tree(&staged.root, copy.path())?;
         let _ = std::fs::remove_file(staged.lab_dir.join("tests").join("hidden.rs"));
     }
+    // A target directory of cargo-mutants' own, kept between runs (the dependencies build
+    // once) and held by one run at a time. Not the grader's: cargo names a workspace member's
+    // outputs by its path relative to the workspace root, so the copy's lab and the build
+    // tree's lab would write the same files, and a grading running meanwhile would replace the
+    // mutant's test binaries with its own (every mutant then "missed").
+    let work = stage::work_dir(&grader.kit);
+    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let lock_path = work.join("cargo-mutants.lock");
+    let target_lock = std::fs::File::create(&lock_path)
+        .with_context(|| format!("creating {}", lock_path.display()))?;
+    target_lock
+        .lock()
+        .with_context(|| format!("locking {}", lock_path.display()))?;
+    let target_dir = work.join("cargo-mutants-target");
     let out = copy.path().join("cargo-mutants-out");
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     command
@@ -55,13 +69,9 @@ pub fn run(grader: &Grader, plan: &Plan, version: &str) -> Result<String> {
         .arg("--output")
         .arg(&out)
         .args(["--minimum-test-timeout", "20"])
-        // The grader's target directory, with the staged builds' environment: the
-        // dependencies are built already. The copy's own crates sit at another path, so their
-        // outputs never mix with the grader's.
+        // The staged builds' environment, with the target directory above.
         .env_clear()
-        .envs(staged_build_env(
-            &stage::work_dir(&grader.kit).join("target"),
-        ))
+        .envs(staged_build_env(&target_dir))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
