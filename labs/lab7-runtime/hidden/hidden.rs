@@ -26,7 +26,7 @@ use pretty_assertions::assert_eq;
 use support::client::Client;
 use support::grading::graded;
 use support::probe::{cpu_time, open_fds, thread_count};
-use support::tasks::{gate, wait_until, Probe};
+use support::tasks::{gate, wait_until, CountingWaker, Probe};
 use support::testing::{
     in_background, raise_open_files_limit, stop_and_continue_this_process,
     with_descriptors_exhausted, within,
@@ -1167,6 +1167,105 @@ fn a_connect_that_takes_a_while_waits_without_blocking_the_thread() {
             "a task that sleeps 10 ms in a loop ran only {ticks} times while connect waited \
              for about a second: connect must wait by returning Pending, never by blocking the \
              runtime's thread"
+        );
+    });
+}
+
+// Mistake: a socket that keeps the waker of its first Pending poll. A read (or write) future
+// may be polled by another task, or with another waker, before its socket is ready; the
+// reactor must wake the waker of the latest poll, or that task waits for ever.
+#[test]
+fn a_socket_wakes_the_waker_of_its_latest_poll() {
+    graded(|| {
+        let (first, second) = on_runtime(
+            LIMIT,
+            "a read polled with two wakers in turn, then data for it",
+            |runtime| {
+                runtime.block_on(async {
+                    let listener = TcpListener::bind(any_local_port()).expect("bind");
+                    let addr = listener.local_addr().unwrap();
+                    let (mut client, mut server) = pair(&listener, addr).await;
+                    let mut buffer = [0u8; 8];
+                    let mut read = pin!(server.read(&mut buffer));
+                    let (first, second) = (CountingWaker::new(), CountingWaker::new());
+                    assert!(
+                        first.poll(read.as_mut()).is_pending(),
+                        "a read with nothing to read must be Pending"
+                    );
+                    assert!(
+                        second.poll(read.as_mut()).is_pending(),
+                        "a read with nothing to read must be Pending"
+                    );
+                    client.write_all(b"hello").await.expect("write_all");
+                    // Let the runtime wait in poll and dispatch the readable event.
+                    for _ in 0..100 {
+                        if second.wakes() > 0 {
+                            break;
+                        }
+                        sleep(Duration::from_millis(10)).await;
+                    }
+                    (first.wakes(), second.wakes())
+                })
+            },
+        );
+        assert!(
+            second > 0,
+            "a read was polled with one waker, then with another, and its socket became \
+             readable: the waker of the latest poll was not woken ({first} wake-ups went to the \
+             first). When an operation returns Pending, replace the stored waker unless \
+             stored.will_wake(cx.waker())"
+        );
+    });
+}
+
+// Mistake: a read or write error taken for WouldBlock: a client that resets its connection
+// (closes it with replies unread) leaves its connection task waiting for ever, and its socket
+// registered.
+#[test]
+fn clients_that_reset_their_connection_leave_no_registration_behind() {
+    graded(|| {
+        let leftover = on_runtime(
+            Duration::from_secs(8),
+            "20 clients that reset their connections to lab7::serve",
+            |runtime| {
+                runtime.block_on(async {
+                    let listener = TcpListener::bind(any_local_port()).expect("bind");
+                    let addr = listener.local_addr().unwrap();
+                    let baseline = runtime.registrations();
+                    spawn(lab7::serve(listener, Rc::new(RefCell::new(Store::new()))));
+                    let clients = thread::spawn(move || {
+                        for _ in 0..20 {
+                            let mut resetting = std::net::TcpStream::connect(addr).unwrap();
+                            resetting.write_all(b"PING\r\nPING\r\n").unwrap();
+                            // Wait until both replies are here, then close with them unread:
+                            // the kernel answers with a reset.
+                            let mut peeked = [0u8; 14];
+                            let deadline = Instant::now() + LIMIT;
+                            while resetting.peek(&mut peeked).unwrap_or(0) < peeked.len()
+                                && Instant::now() < deadline
+                            {
+                                thread::sleep(Duration::from_millis(1));
+                            }
+                        }
+                    });
+                    while !clients.is_finished() {
+                        sleep(Duration::from_millis(10)).await;
+                    }
+                    clients.join().expect("the clients' thread");
+                    let deadline = Instant::now() + Duration::from_secs(3);
+                    while runtime.registrations() > baseline && Instant::now() < deadline {
+                        sleep(Duration::from_millis(10)).await;
+                    }
+                    runtime.registrations().saturating_sub(baseline)
+                })
+            },
+        );
+        assert_eq!(
+            leftover, 0,
+            "20 clients reset their connections (closed them with replies unread), and {leftover} \
+             of their sockets are still registered: a read or write that fails with an error \
+             other than WouldBlock and Interrupted must return that error (the connection task \
+             then ends and drops its socket), not wait for a readiness that will never come"
         );
     });
 }
