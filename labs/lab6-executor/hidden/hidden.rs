@@ -1283,3 +1283,133 @@ fn sleeps_and_join_handles_wake_the_waker_of_their_latest_poll() {
         );
     });
 }
+
+// Mistake: a timer heap ordered one way by `Ord` and another by `PartialOrd` (or ordered by
+// the latest deadline): `BinaryHeap` sorts with `PartialOrd`, the timer thread waits for the
+// wrong deadline, and sleeps that started after a longer one end late.
+#[test]
+fn sleeps_end_on_time_whatever_order_they_start_in() {
+    graded(|| {
+        const STEP: u64 = 100;
+        let woken_after = within(
+            Duration::from_secs(5),
+            "eight sleeps of 100 to 800 ms, started out of order",
+            || {
+                let started = Instant::now();
+                let mut sleeps = Vec::new();
+                for index in [3u64, 0, 6, 2, 7, 1, 5, 4] {
+                    let waker = CountingWaker::new();
+                    let mut sleeping = Box::pin(sleep(Duration::from_millis(STEP * (index + 1))));
+                    assert!(
+                        waker.poll(sleeping.as_mut()).is_pending(),
+                        "a new sleep was Ready at once: a sleep is Pending until its deadline"
+                    );
+                    sleeps.push((index, waker, sleeping));
+                }
+                sleeps.sort_by_key(|(index, _, _)| *index);
+                sleeps
+                    .iter()
+                    .map(|(_, waker, _)| {
+                        waker
+                            .wait_for_wakes(1, Duration::from_secs(2))
+                            .then(|| started.elapsed())
+                    })
+                    .collect::<Vec<_>>()
+            },
+        );
+        for (index, woken) in woken_after.iter().enumerate() {
+            let duration = Duration::from_millis(STEP * (index as u64 + 1));
+            match woken {
+                None => panic!("a sleep of {duration:?} never woke its task"),
+                Some(after) => assert!(
+                    *after < duration + Duration::from_millis(STEP - 10),
+                    "eight sleeps of 100 to 800 ms started in the order 400, 100, 700, 300, 800, \
+                     200, 600, 500 ms, and the one of {duration:?} woke its task only after \
+                     {after:?}: the timer waited for a later deadline first. BinaryHeap sorts \
+                     with PartialOrd: implement partial_cmp as Some(self.cmp(other)), so that \
+                     both orders agree, and make the earliest deadline the greatest"
+                ),
+            }
+        }
+    });
+}
+
+// Mistake: a task dropped unfinished (its executor was dropped) that leaves its JoinHandle
+// waiting: whoever awaits the handle is never woken, and a poll answers Pending for ever
+// instead of panicking.
+#[test]
+fn a_join_handle_whose_task_was_dropped_wakes_its_waiter_and_panics() {
+    graded(|| {
+        let (woken, outcome) = within(
+            Duration::from_secs(5),
+            "a JoinHandle polled once, then its executor dropped",
+            || {
+                let executor = Executor::new();
+                let mut handle = Box::pin(executor.spawn(pending::<()>()));
+                let waker = CountingWaker::new();
+                assert!(
+                    waker.poll(handle.as_mut()).is_pending(),
+                    "the JoinHandle of a task that never ran must be Pending"
+                );
+                drop(executor);
+                let woken = waker.wakes();
+                let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+                    waker.poll(handle.as_mut()).is_pending()
+                }));
+                (woken, outcome.map_err(|payload| panic_message(&*payload)))
+            },
+        );
+        assert!(
+            woken > 0,
+            "a task was dropped unfinished (its executor was dropped), and the waker stored by \
+             its JoinHandle's last poll was never woken: whoever awaits the handle would wait \
+             for ever. When the task's future is dropped before it finishes, mark the join \
+             state cancelled and wake the stored waker (a Drop on the task's end of the handle)"
+        );
+        match outcome {
+            Err(message) => assert!(
+                !message.is_empty(),
+                "the JoinHandle must panic with a message that says its task was dropped"
+            ),
+            Ok(_) => panic!(
+                "the JoinHandle of a task dropped with its executor answered a poll instead of \
+                 panicking: the handout asks for a panic that says the task was dropped"
+            ),
+        }
+    });
+}
+
+// Mistake: a ThreadPool whose Drop does not join its workers: it returns (and drops the
+// unfinished tasks) while a worker is still in the middle of a poll.
+#[test]
+fn dropping_a_thread_pool_waits_for_the_poll_in_progress() {
+    graded(|| {
+        let finished_before_drop_returned = within(
+            Duration::from_secs(8),
+            "dropping a ThreadPool while a worker polls a task for 300 ms",
+            || {
+                let pool = ThreadPool::new(2);
+                let (started_tx, started_rx) = mpsc::channel();
+                let finished = Arc::new(AtomicBool::new(false));
+                let done = Arc::clone(&finished);
+                // Blocking in a task is wrong, except to hold a worker in one poll on purpose.
+                pool.spawn(async move {
+                    let _ = started_tx.send(());
+                    thread::sleep(Duration::from_millis(300));
+                    done.store(true, Ordering::SeqCst);
+                });
+                started_rx
+                    .recv_timeout(Duration::from_secs(5))
+                    .expect("a ThreadPool of 2 never polled its one task");
+                drop(pool);
+                finished.load(Ordering::SeqCst)
+            },
+        );
+        assert!(
+            finished_before_drop_returned,
+            "dropping a ThreadPool returned while a worker was still polling a task: Drop must \
+             let each worker finish the poll it is in and join the workers, before it drops the \
+             unfinished tasks"
+        );
+    });
+}
