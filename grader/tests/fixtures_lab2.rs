@@ -30,7 +30,7 @@ fn one_read_per_event_loses_only_the_burst_test() {
 
 #[test]
 #[ignore = "full corpus: cargo test -- --ignored"]
-fn dropping_partial_writes_loses_only_the_sixty_kib_test() {
+fn dropping_partial_writes_loses_the_sixty_kib_and_backpressure_tests() {
     assert_fixture(2, "partial-writes-dropped");
 }
 
@@ -54,7 +54,7 @@ fn a_zero_poll_timeout_loses_only_the_idle_cpu_test() {
 
 #[test]
 #[ignore = "full corpus: cargo test -- --ignored"]
-fn an_output_buffer_without_a_limit_loses_only_the_backpressure_test() {
+fn an_output_buffer_without_a_limit_loses_the_backpressure_tests() {
     assert_fixture(2, "no-backpressure");
 }
 
