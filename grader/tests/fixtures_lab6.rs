@@ -54,7 +54,7 @@ fn a_thread_per_sleep_loses_only_the_timer_thread_test() {
 
 #[test]
 #[ignore = "full corpus: cargo test -- --ignored"]
-fn a_timer_that_misses_earlier_deadlines_loses_only_the_short_sleep_test() {
+fn a_timer_that_misses_earlier_deadlines_loses_the_two_sleep_timing_tests() {
     assert_fixture(6, "timer-misses-earlier-deadlines");
 }
 
@@ -72,7 +72,7 @@ fn a_handle_that_forgets_the_panic_loses_only_the_resume_test() {
 
 #[test]
 #[ignore = "full corpus: cargo test -- --ignored"]
-fn an_executor_without_drop_loses_only_the_executor_drop_test() {
+fn an_executor_without_drop_loses_the_executor_drop_and_dropped_task_tests() {
     assert_fixture(6, "executor-drop-leaks-tasks");
 }
 

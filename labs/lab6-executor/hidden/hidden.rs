@@ -1285,49 +1285,54 @@ fn sleeps_and_join_handles_wake_the_waker_of_their_latest_poll() {
 }
 
 // Mistake: a timer heap ordered one way by `Ord` and another by `PartialOrd` (or ordered by
-// the latest deadline): `BinaryHeap` sorts with `PartialOrd`, the timer thread waits for the
-// wrong deadline, and sleeps that started after a longer one end late.
+// the latest deadline), or a timer thread told only of some new deadlines: `BinaryHeap` sorts
+// with `PartialOrd`, the timer thread waits for the wrong deadline, and sleeps that started
+// after a longer one end late.
 #[test]
 fn sleeps_end_on_time_whatever_order_they_start_in() {
     graded(|| {
         const STEP: u64 = 100;
-        let woken_after = within(
+        let mut late = within(
             Duration::from_secs(5),
-            "eight sleeps of 100 to 800 ms, started out of order",
+            "eight sleeps of 100 to 800 ms, started 20 ms apart and out of order",
             || {
-                let started = Instant::now();
                 let mut sleeps = Vec::new();
                 for index in [3u64, 0, 6, 2, 7, 1, 5, 4] {
+                    let duration = Duration::from_millis(STEP * (index + 1));
                     let waker = CountingWaker::new();
-                    let mut sleeping = Box::pin(sleep(Duration::from_millis(STEP * (index + 1))));
+                    let started = Instant::now();
+                    let mut sleeping = Box::pin(sleep(duration));
                     assert!(
                         waker.poll(sleeping.as_mut()).is_pending(),
                         "a new sleep was Ready at once: a sleep is Pending until its deadline"
                     );
-                    sleeps.push((index, waker, sleeping));
+                    sleeps.push((started + duration, duration, started, waker, sleeping));
+                    // Let the timer thread settle on its earliest deadline each time.
+                    thread::sleep(Duration::from_millis(20));
                 }
-                sleeps.sort_by_key(|(index, _, _)| *index);
+                // Watch them in the order of their deadlines.
+                sleeps.sort_by_key(|(deadline, ..)| *deadline);
                 sleeps
                     .iter()
-                    .map(|(_, waker, _)| {
-                        waker
-                            .wait_for_wakes(1, Duration::from_secs(2))
-                            .then(|| started.elapsed())
+                    .map(|(_, duration, started, waker, _)| {
+                        let woken = waker.wait_for_wakes(1, Duration::from_secs(2));
+                        (*duration, woken.then(|| started.elapsed()))
                     })
                     .collect::<Vec<_>>()
             },
         );
-        for (index, woken) in woken_after.iter().enumerate() {
-            let duration = Duration::from_millis(STEP * (index as u64 + 1));
+        late.sort_by_key(|(duration, _)| *duration);
+        for (duration, woken) in late {
             match woken {
                 None => panic!("a sleep of {duration:?} never woke its task"),
                 Some(after) => assert!(
-                    *after < duration + Duration::from_millis(STEP - 10),
-                    "eight sleeps of 100 to 800 ms started in the order 400, 100, 700, 300, 800, \
-                     200, 600, 500 ms, and the one of {duration:?} woke its task only after \
-                     {after:?}: the timer waited for a later deadline first. BinaryHeap sorts \
-                     with PartialOrd: implement partial_cmp as Some(self.cmp(other)), so that \
-                     both orders agree, and make the earliest deadline the greatest"
+                    after < duration + Duration::from_millis(STEP - 10),
+                    "eight sleeps of 100 to 800 ms started 20 ms apart in the order 400, 100, \
+                     700, 300, 800, 200, 600, 500 ms, and the one of {duration:?} woke its task \
+                     only after {after:?}: the timer thread waited for a later deadline. Tell it \
+                     of every new deadline earlier than the one it waits for, and keep the heap \
+                     ordered one way: BinaryHeap sorts with PartialOrd, so write partial_cmp as \
+                     Some(self.cmp(other)) and make the earliest deadline the greatest"
                 ),
             }
         }
