@@ -56,7 +56,7 @@ fn a_write_all_that_drops_partial_writes_loses_only_the_sixty_kib_test() {
 
 #[test]
 #[ignore = "full corpus: cargo test -- --ignored"]
-fn sockets_never_deregistered_lose_the_two_registration_count_tests() {
+fn sockets_never_deregistered_lose_the_registration_count_tests() {
     assert_fixture(7, "sockets-never-deregistered");
 }
 
