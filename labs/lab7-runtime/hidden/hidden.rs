@@ -1269,3 +1269,82 @@ fn clients_that_reset_their_connection_leave_no_registration_behind() {
         );
     });
 }
+
+// Mistake: a dropped Sleep that stays in the runtime's timers: when its deadline comes, the
+// runtime wakes the task that dropped it (a poll for nothing), and its wait in poll is cut
+// short for nothing too.
+#[test]
+fn a_dropped_sleep_does_not_wake_its_task() {
+    graded(|| {
+        let polls = on_runtime(
+            LIMIT,
+            "a task that polls a 50 ms sleep once, drops it, then sleeps 300 ms",
+            |runtime| {
+                runtime.block_on(async {
+                    let probe = Probe::new();
+                    let watched = probe.clone();
+                    let task = spawn(async move {
+                        watched
+                            .watch(async {
+                                {
+                                    let mut dropped = pin!(sleep(Duration::from_millis(50)));
+                                    // One poll registers it with the runtime's timers.
+                                    poll_fn(|cx| {
+                                        let _ = dropped.as_mut().poll(cx);
+                                        Poll::Ready(())
+                                    })
+                                    .await;
+                                }
+                                sleep(Duration::from_millis(300)).await;
+                            })
+                            .await;
+                    });
+                    task.await;
+                    probe.polls()
+                })
+            },
+        );
+        assert!(
+            polls <= 2,
+            "a task polled a 50 ms sleep once, dropped it, then awaited a 300 ms sleep, and it \
+             was polled {polls} times where 2 do: the dropped sleep stayed in the timers and \
+             woke the task at its deadline. A Sleep's Drop must take its entry out of the \
+             runtime's timers (cancel it)"
+        );
+    });
+}
+
+// Mistake: a Runtime whose Drop leaves its unfinished tasks alive: their futures, and the
+// sockets and sleeps they own, outlive the runtime (the tasks and their wakers hold each other).
+#[test]
+fn dropping_the_runtime_drops_its_unfinished_tasks_and_their_sockets() {
+    graded(|| {
+        let refused = within(
+            LIMIT,
+            "a runtime dropped while a task waits in accept",
+            || {
+                let runtime = Runtime::new().expect("Runtime::new() failed");
+                let addr = runtime.block_on(async {
+                    let listener = TcpListener::bind(any_local_port()).expect("bind");
+                    let addr = listener.local_addr().unwrap();
+                    spawn(async move {
+                        let _ = listener.accept().await;
+                    });
+                    // Let the task run up to its accept.
+                    yield_now().await;
+                    addr
+                });
+                drop(runtime);
+                // A listener that is still open would accept this connection.
+                std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err()
+            },
+        );
+        assert!(
+            refused,
+            "a runtime was dropped while one of its tasks waited in accept, and the task's \
+             listener still accepted a connection afterwards: dropping the Runtime must drop \
+             its unfinished tasks' futures (and with them their sockets and sleeps). The tasks \
+             and their wakers hold each other: take each future out of its task in Drop"
+        );
+    });
+}
