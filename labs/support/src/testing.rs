@@ -70,7 +70,8 @@ pub fn with_descriptors_exhausted<T>(spare: usize, body: impl FnOnce() -> T) -> 
 /// Stops this whole process with SIGSTOP and lets it go on with SIGCONT, as a shell's Ctrl-Z
 /// and `fg` do. On Linux a thread blocked in `epoll_wait` (mio's `Poll::poll`) then returns
 /// `Interrupted`, which an event loop must take as "poll again". Returns once the process runs
-/// again.
+/// again. The stop lasts 50 ms: a SIGCONT that arrives before every thread has stopped cancels
+/// the stop, and then no call is interrupted.
 #[track_caller]
 pub fn stop_and_continue_this_process() {
     let status = std::process::Command::new("sh")
