@@ -474,17 +474,25 @@ fn a_closed_connections_timer_does_not_disturb_the_next_clients() {
     });
 }
 
+/// How a flooding client fared: `sent` bytes of requests, and whether the server stopped
+/// reading them (a write stayed blocked for half a second).
+struct Flood {
+    sent: usize,
+    stalled: bool,
+}
+
 /// Sends `GET big` requests on a raw socket without ever reading a reply, until the server stops
-/// reading them (a write stays blocked for half a second) or `limit` bytes have gone out.
-/// Returns the socket and how much was sent, if sending stalled.
-fn flood_until_stalled(addr: SocketAddr, limit: usize) -> (TcpStream, Option<usize>) {
+/// reading them, `limit` bytes have gone out, or 5 s have passed (a server that reads slowly but
+/// without end never stalls the client either).
+fn flood_until_stalled(addr: SocketAddr, limit: usize) -> (TcpStream, Flood) {
     let mut flood = TcpStream::connect(addr).expect("connecting the flooding client");
     flood
         .set_write_timeout(Some(Duration::from_millis(500)))
         .expect("a write timeout");
     let chunk = "GET big\r\n".repeat(7000);
+    let deadline = Instant::now() + Duration::from_secs(5);
     let mut sent = 0;
-    while sent < limit {
+    while sent < limit && Instant::now() < deadline {
         match flood.write(chunk.as_bytes()) {
             Ok(n) => sent += n,
             Err(e)
@@ -493,7 +501,13 @@ fn flood_until_stalled(addr: SocketAddr, limit: usize) -> (TcpStream, Option<usi
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                return (flood, Some(sent));
+                return (
+                    flood,
+                    Flood {
+                        sent,
+                        stalled: true,
+                    },
+                );
             }
             Err(e) => panic!(
                 "sending requests failed after {} KiB ({e}): the server closed a client that was \
@@ -502,7 +516,13 @@ fn flood_until_stalled(addr: SocketAddr, limit: usize) -> (TcpStream, Option<usi
             ),
         }
     }
-    (flood, None)
+    (
+        flood,
+        Flood {
+            sent,
+            stalled: false,
+        },
+    )
 }
 
 // Mistake: backpressure on the output only. A server that stops answering a client that does
@@ -518,15 +538,15 @@ fn server_stops_reading_a_client_that_never_reads_its_replies() {
         );
         // Kernel buffers take several MiB before TCP's flow control stops the client; a server
         // that keeps reading takes everything.
-        const LIMIT: usize = 96 << 20;
-        let (flood, stalled) = flood_until_stalled(addr, LIMIT);
+        let (flood, outcome) = flood_until_stalled(addr, 96 << 20);
         assert!(
-            stalled.is_some(),
+            outcome.stalled,
             "a client sent {} MiB of GETs of a 60 KiB value without reading a single reply, and \
-             the server read them all: it stopped answering, but not reading, so the requests \
-             pile up in its input buffer without limit. While a client owes too much output, \
-             stop reading it too (wants_input), so that TCP's flow control stops the client",
-            LIMIT >> 20
+             the server was still reading them: it stopped answering (or never held its \
+             output), but not reading, so the requests pile up without limit. While a client \
+             owes too much output, stop reading it too (wants_input), so that TCP's flow \
+             control stops the client",
+            outcome.sent >> 20
         );
         let mut other = Client::connect(addr);
         assert_eq!(
