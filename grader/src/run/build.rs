@@ -533,8 +533,9 @@ pub fn staged_build_env(target_dir: &Path) -> Vec<(String, OsString)> {
     env
 }
 
-/// A build that compiled and failed to link: no mistake in the student's code, which the
-/// compiler would have reported before linking.
+/// A build that compiled and failed to link. The compiler reports a student's mistakes before
+/// linking, so this is almost always the incremental caches; a link failure of the student's
+/// own (an `extern` block naming a missing library) fails again on the retry and is reported.
 fn is_link_failure(failure: &BuildFailure) -> bool {
     failure.first_error.contains("error: linking with")
 }
