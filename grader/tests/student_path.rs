@@ -47,9 +47,22 @@ fn copy(from: &Path, to: &Path) {
 fn student_checkout() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let kit = kit_root();
-    for file in ["Cargo.toml", "Cargo.lock"] {
-        fs::copy(kit.join(file), dir.path().join(file)).unwrap();
-    }
+    fs::copy(kit.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+    // Cargo names the artifacts of a workspace's own crates by their path inside the workspace,
+    // so the copy's `support` would overwrite the kit's in the shared target directory, and the
+    // kit's next `cargo test` would compile `support` and the grader again. Another version
+    // gives the copy's crates names of their own; the dependencies are still shared.
+    let manifest = fs::read_to_string(kit.join("Cargo.toml")).unwrap();
+    let version_line = manifest
+        .lines()
+        .find(|line| line.starts_with("version = \""))
+        .expect("the kit's Cargo.toml sets the workspace's version");
+    let copy_version = version_line.trim_end_matches('"').to_string() + "-student-checkout\"";
+    fs::write(
+        dir.path().join("Cargo.toml"),
+        manifest.replacen(version_line, &copy_version, 1),
+    )
+    .unwrap();
     copy(&kit.join("labs"), &dir.path().join("labs"));
     copy(&kit.join("grader"), &dir.path().join("grader"));
     dir
