@@ -95,9 +95,12 @@ fn lab_1_on_the_stubs_fails_every_public_test_with_hints_and_exits_0() {
 #[test]
 #[ignore = "full corpus: cargo test -- --ignored"]
 fn grading_the_solutions_gives_full_marks() {
+    // One lab, through the command and its JSON: `selfcheck_passes_on_the_kit` grades every
+    // lab's solutions with every test already; grading them all again here took 110 s of the
+    // corpus in CI.
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
     let output = grader()
-        .args(["grade", "--solutions", "--format", "json"])
+        .args(["grade", "--solutions", "--lab", "3", "--format", "json"])
         .assert()
         .success()
         .get_output()
@@ -128,9 +131,11 @@ fn grading_the_solutions_gives_full_marks() {
 #[ignore = "full corpus: cargo test -- --ignored"]
 fn grading_this_checkout_scores_the_stubs_zero() {
     // Not one at a time: every stub panics at its first `todo!()`, so these tests take no time
-    // to speak of, and the build overlaps another command's tests as in a class batch.
+    // to speak of, and the build overlaps another command's tests as in a class batch. Two labs,
+    // to see their scores add up: `selfcheck_passes_on_the_kit` builds and grades every lab's
+    // stubs already.
     let output = grader()
-        .args(["grade", ".", "--format", "json"])
+        .args(["grade", ".", "--lab", "1", "--lab", "3", "--format", "json"])
         .assert()
         .success()
         .get_output()
@@ -142,6 +147,11 @@ fn grading_this_checkout_scores_the_stubs_zero() {
         "the stubs must score nothing: {report:#}"
     );
     assert!(report["max_score"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        report["labs"].as_array().map(Vec::len),
+        Some(2),
+        "the report has one entry per lab asked for: {report:#}"
+    );
 }
 
 #[test]
